@@ -1,0 +1,15 @@
+/**
+ * The seed's gunicorn_config.py. GANTRY_WORKERS, GANTRY_THREADS and GANTRY_BIND (like every GANTRY_*
+ * variable) override these values; a command-line flag overrides both.
+ */
+import { defineConfig } from 'gantry';
+
+export default defineConfig({
+  workers: 2,
+  threads: 4,
+  bind: '0.0.0.0:8080',
+  // Trust X-Forwarded-* from loopback only; compose sets GANTRY_FORWARDED_ALLOW_IPS to its network,
+  // never '*' (the seed's mistake: anyone reaching the app's port could claim any client IP or HTTPS).
+  forwardedAllowIps: ['127.0.0.1', '::1'],
+  secureSchemeHeaders: { 'X-Forwarded-Proto': 'https' },
+});

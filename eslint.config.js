@@ -1,0 +1,42 @@
+// Lint: typescript-eslint's type-aware recommended rules, plus the module boundaries of DESIGN.md.
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+/** Each room of the product may not reach into the ones listed. */
+const boundaries = [
+  {
+    files: ['packages/gantry/src/config/**'],
+    forbid: ['../server/*', '../stack/*', '../cli/*'],
+    why: 'gantry/config stands alone',
+  },
+  {
+    files: ['packages/gantry/src/server/**'],
+    forbid: ['../stack/*', '../cli/*'],
+    why: 'the server does not know the CLI or the stack',
+  },
+  { files: ['packages/gantry/src/stack/**'], forbid: ['../server/*', '../cli/*'], why: 'the stack runs the server as a program' },
+];
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', '.gantry/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      globals: globals.node,
+      parserOptions: { projectService: { allowDefaultProject: ['vitest.config.ts'] }, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      'no-console': 'error',
+    },
+  },
+  // Plain JavaScript (bin, fixtures, this file) is linted without type information.
+  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  ...boundaries.map(({ files, forbid, why }) => ({
+    files,
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: forbid, message: why }] }] },
+  })),
+);

@@ -1,0 +1,176 @@
+/** `gantry serve` and `gantry stack`: parse, resolve settings, then hand over to the arbiter or the stack. */
+import { fileURLToPath } from 'node:url';
+import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { Arbiter } from '../server/arbiter.js';
+import { loadApp } from '../server/app.js';
+import { findConfigFile, loadConfigFile } from '../server/config-file.js';
+import { WORKER_SETTINGS_ENV } from '../server/messages.js';
+import { type ServerSettings, serverSettings } from '../server/settings.js';
+import {
+  type Resolved,
+  type SettingsInput,
+  envName,
+  flagName,
+  formatResolved,
+  parseArgsOptions,
+  resolveSettings,
+  unknownEnvProblems,
+} from '../settings/registry.js';
+import { ProblemsError } from '../errors.js';
+import { type StackSettings, stackSettings } from '../stack/settings.js';
+import { runStack } from '../stack/stack.js';
+import { type ParsedArgs, parseCommandLine } from './parse.js';
+import { usage } from './usage.js';
+
+const BIN = fileURLToPath(new URL('../../bin/gantry.js', import.meta.url));
+
+/** Every GANTRY_* name gantry knows, so a typo in one is reported instead of ignored. */
+const KNOWN_ENV = new Set([
+  ...Object.keys(serverSettings).map(envName),
+  ...Object.keys(stackSettings).map(envName),
+  'GANTRY_CONFIG',
+  WORKER_SETTINGS_ENV,
+]);
+
+const SERVE_EXTRAS = [
+  {
+    flag: 'config',
+    short: 'c',
+    meta: 'FILE',
+    doc: 'Config file [GANTRY_CONFIG; default: ./gantry.config.{js,mjs,ts,mts} if present]',
+  },
+  { flag: 'check-config', doc: 'Resolve the settings and load the app, then exit: 0 if both are fine, else 1' },
+  { flag: 'print-config', doc: 'Print every resolved setting and its source, then exit' },
+  { flag: 'help', short: 'h', doc: 'Show this help' },
+] as const;
+
+const SERVE_SYNOPSIS = 'gantry serve [options] <module>[:<export>]';
+const SERVE_DESCRIPTION =
+  'Serve an app: a primary process forks --workers worker processes, each loading <module> (a .js/.mjs file,\n' +
+  'a .ts file in development, or a package) and serving its default export or <export>: a node (req, res)\n' +
+  'listener, a { fetch } app, or an Express, Fastify, Koa or Hono app.\n' +
+  'Precedence: default < config file < GANTRY_* environment < command line.';
+
+function commandOptions(extras: readonly { flag: string; short?: string; meta?: string }[]) {
+  return Object.fromEntries(
+    extras.map((e) => [
+      e.flag,
+      { type: e.meta ? ('string' as const) : ('boolean' as const), ...(e.short ? { short: e.short } : {}) },
+    ]),
+  );
+}
+
+export interface ServeInputs {
+  readonly resolved: Resolved<ServerSettings>;
+  readonly app: string | undefined;
+  readonly args: ParsedArgs;
+}
+
+async function resolveServe(args: ParsedArgs, env: NodeJS.ProcessEnv, cwd: string): Promise<ServeInputs> {
+  const envProblems = unknownEnvProblems(env, KNOWN_ENV);
+  if (envProblems.length > 0) throw new ProblemsError(ErrorCode.SETTINGS, 'Invalid settings', envProblems);
+  const named = (args.values.config as string | undefined) ?? (env.GANTRY_CONFIG || undefined);
+  const file = findConfigFile(named, cwd);
+  const input: SettingsInput = { env, flags: args.values, ...(file ? { file: await loadConfigFile(file, cwd) } : {}) };
+  const resolved = resolveSettings(serverSettings, input);
+  if (args.positionals.length > 1) {
+    throw new GantryError(ErrorCode.USAGE, `Expected one app, got ${args.positionals.length}: ${args.positionals.join(' ')}.`, {
+      exitCode: ExitCode.USAGE,
+    });
+  }
+  return { resolved, app: args.positionals[0], args };
+}
+
+function requireApp(app: string | undefined, command: string): string {
+  if (app === undefined) {
+    throw new GantryError(ErrorCode.USAGE, `Which app? Usage: gantry ${command} [options] <module>[:<export>]`, {
+      exitCode: ExitCode.USAGE,
+    });
+  }
+  return app;
+}
+
+async function checkConfig(app: string, settings: ServerSettings, cwd: string): Promise<ExitCodeValue> {
+  try {
+    await loadApp(app, { cwd, context: { workerId: 1 }, reportError: () => {} });
+  } catch (error) {
+    process.stderr.write(`gantry: check failed: ${describeError(error)}\n`);
+    return ExitCode.FAILURE;
+  }
+  process.stdout.write(`gantry: the settings are valid and ${app} loads (${settings.workers} workers would serve it).\n`);
+  return ExitCode.OK;
+}
+
+export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<ExitCodeValue> {
+  const args = parseCommandLine(argv, { ...parseArgsOptions(serverSettings), ...commandOptions(SERVE_EXTRAS) }, 'serve');
+  if (args.values.help) {
+    process.stdout.write(usage(SERVE_SYNOPSIS, SERVE_DESCRIPTION, [serverSettings], SERVE_EXTRAS));
+    return ExitCode.OK;
+  }
+  let inputs: ServeInputs;
+  try {
+    inputs = await resolveServe(args, env, cwd);
+  } catch (error) {
+    if (args.values['check-config'] && error instanceof GantryError) {
+      process.stderr.write(`gantry: check failed: ${error.message}\n`);
+      return ExitCode.FAILURE;
+    }
+    throw error;
+  }
+  const { resolved } = inputs;
+  if (args.values['print-config']) {
+    process.stdout.write(formatResolved(serverSettings, resolved) + '\n');
+    return ExitCode.OK;
+  }
+  const app = requireApp(inputs.app, 'serve');
+  if (args.values['check-config']) return checkConfig(app, resolved.values, cwd);
+  const logger = createLogger({ level: resolved.values.logLevel, format: resolved.values.logFormat, role: 'primary' });
+  return new Arbiter({ settings: resolved.values, app, cwd, logger }).run();
+}
+
+const STACK_EXTRAS = [
+  { flag: 'config', short: 'c', meta: 'FILE', doc: 'The server config file, as for gantry serve' },
+  { flag: 'help', short: 'h', doc: 'Show this help' },
+] as const;
+
+export async function stackCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<ExitCodeValue> {
+  const options = { ...parseArgsOptions(serverSettings), ...parseArgsOptions(stackSettings), ...commandOptions(STACK_EXTRAS) };
+  const args = parseCommandLine(argv, options, 'stack');
+  if (args.values.help) {
+    const description =
+      'Run the deployment on loopback: nginx (static files, proxy) in front of gantry serve, both stopped on Ctrl-C.\n' +
+      'Every gantry serve option is accepted and passed on; --bind is set from --app-port.';
+    process.stdout.write(
+      usage('gantry stack [options] <module>[:<export>]', description, [stackSettings, serverSettings], STACK_EXTRAS),
+    );
+    return ExitCode.OK;
+  }
+  // Resolve the server's settings here too, so a mistake is reported once, before anything starts.
+  const inputs = await resolveServe(args, env, cwd);
+  const app = requireApp(inputs.app, 'stack');
+  const stack: StackSettings = resolveSettings(stackSettings, { env, flags: args.values }).values;
+  const serveFlags = Object.keys(serverSettings)
+    .filter((key) => key !== 'bind')
+    .flatMap((key) => {
+      const value = args.values[flagName(key)];
+      if (value === undefined) return [];
+      return (Array.isArray(value) ? value : [value]).map((v) => (v === true ? `--${flagName(key)}` : `--${flagName(key)}=${v}`));
+    });
+  const config = args.values.config;
+  const serve = [
+    process.execPath,
+    BIN,
+    'serve',
+    ...(typeof config === 'string' ? [`--config=${config}`] : []),
+    ...serveFlags,
+    `--bind=127.0.0.1:${stack.appPort}`,
+    app,
+  ];
+  const logger = createLogger({
+    level: inputs.resolved.values.logLevel,
+    format: inputs.resolved.values.logFormat,
+    role: 'stack',
+  });
+  return runStack({ settings: stack, serve, cwd, logger });
+}

@@ -1,0 +1,7 @@
+/** gantry: the public API for config files and apps. The app configuration library is gantry/config. */
+export { type GantryConfig, defineConfig } from './server/config-file.js';
+export type { ServerSettings, LogLevel, LogFormat } from './server/settings.js';
+export type { BindAddress } from './server/bind.js';
+export type { AppContext, NodeListener } from './server/app.js';
+export type { FetchApp, NodeBindings } from './server/fetch-adapter.js';
+export { ErrorCode, ExitCode, GantryError } from './errors.js';

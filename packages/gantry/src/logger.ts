@@ -1,0 +1,44 @@
+/**
+ * The error log (gunicorn's errorlog): pino on standard error, JSON lines or readable text. Every line
+ * carries the process's role and pid, so a worker's lines can be told apart. Writes are synchronous so
+ * that nothing is lost when a process exits right after logging.
+ */
+import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import type { LogFormat, LogLevel } from './server/settings.js';
+
+export type { Logger };
+
+export interface LoggerOptions {
+  readonly level: LogLevel;
+  readonly format: LogFormat;
+  /** "primary", "worker" or "stack": who is speaking. */
+  readonly role: string;
+  readonly workerId?: number;
+}
+
+/** Colour only on a terminal; NO_COLOR and FORCE_COLOR win (https://no-color.org). */
+export function useColor(stream: { isTTY?: boolean } = process.stderr): boolean {
+  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  return Boolean(stream.isTTY);
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const base = { role: options.role, pid: process.pid, ...(options.workerId ? { worker: options.workerId } : {}) };
+  if (options.format === 'json') {
+    return pino(
+      { level: options.level, base, timestamp: pino.stdTimeFunctions.isoTime },
+      pino.destination({ fd: 2, sync: true }),
+    );
+  }
+  const stream = pretty({
+    destination: 2,
+    sync: true,
+    colorize: useColor(),
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'role,pid,worker,hostname',
+    messageFormat: '[{role}{if worker} {worker}{end} {pid}] {msg}',
+  });
+  return pino({ level: options.level, base }, stream);
+}

@@ -1,0 +1,90 @@
+/**
+ * Imports the user's modules (the app, the config file) by file path or package name.
+ *
+ * TypeScript files are for development: Node.js runs them itself from v22.18 (type stripping); on
+ * older versions gantry registers tsx if the project has it. In production, serve the compiled .js.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { extname, isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ErrorCode, ExitCode, GantryError } from './errors.js';
+
+const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
+const LOADABLE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', ...TYPESCRIPT_EXTENSIONS]);
+
+let typescriptReady: Promise<void> | undefined;
+
+function looksLikePath(specifier: string): boolean {
+  return (
+    specifier.startsWith('.') || isAbsolute(specifier) || LOADABLE_EXTENSIONS.has(extname(specifier)) || specifier.includes('\\')
+  );
+}
+
+/** The absolute file a specifier names, relative to `cwd`, or a GANTRY_ERR_APP_NOT_FOUND error. */
+export function resolveModule(specifier: string, cwd: string, what = 'module'): string {
+  if (looksLikePath(specifier)) {
+    const file = resolve(cwd, specifier);
+    if (!existsSync(file)) {
+      throw new GantryError(ErrorCode.APP_NOT_FOUND, `Cannot find the ${what} ${specifier}: no such file ${file}.`, {
+        exitCode: ExitCode.APP_LOAD_ERROR,
+      });
+    }
+    const extension = extname(file);
+    if (!LOADABLE_EXTENSIONS.has(extension)) {
+      throw new GantryError(
+        ErrorCode.APP_NOT_FOUND,
+        `Cannot load the ${what} ${specifier}: expected a .js, .mjs, .cjs or .ts file, got "${extension || 'no extension'}".`,
+        { exitCode: ExitCode.APP_LOAD_ERROR },
+      );
+    }
+    return file;
+  }
+  try {
+    return createRequire(resolve(cwd, 'noop.js')).resolve(specifier);
+  } catch (error) {
+    throw new GantryError(
+      ErrorCode.APP_NOT_FOUND,
+      `Cannot find the ${what} ${specifier}: no such package is installed for ${cwd}. ` +
+        'A file path must start with ./ or /, or end in .js or .ts.',
+      { exitCode: ExitCode.APP_LOAD_ERROR, cause: error },
+    );
+  }
+}
+
+function nativeTypescript(): boolean {
+  return Boolean((process.features as { typescript?: unknown }).typescript);
+}
+
+async function enableTypescript(file: string, cwd: string): Promise<void> {
+  if (nativeTypescript()) return;
+  typescriptReady ??= (async () => {
+    let api: string;
+    try {
+      api = createRequire(resolve(cwd, 'noop.js')).resolve('tsx/esm/api');
+    } catch {
+      try {
+        api = createRequire(import.meta.url).resolve('tsx/esm/api');
+      } catch (error) {
+        typescriptReady = undefined;
+        throw new GantryError(
+          ErrorCode.TYPESCRIPT_UNSUPPORTED,
+          `Cannot load ${file}: Node.js ${process.version} cannot run TypeScript by itself (it can from v22.18). ` +
+            'For development, install tsx (npm install --save-dev tsx); in production, build with tsc and serve the .js file.',
+          { exitCode: ExitCode.APP_LOAD_ERROR, cause: error },
+        );
+      }
+    }
+    const { register } = (await import(pathToFileURL(api).href)) as { register: () => unknown };
+    register();
+  })();
+  await typescriptReady;
+}
+
+/** Imports a resolved file. `fresh` bypasses the module cache, so a reload reads the file again. */
+export async function importFile(file: string, cwd: string, options: { fresh?: boolean } = {}): Promise<Record<string, unknown>> {
+  if (TYPESCRIPT_EXTENSIONS.has(extname(file))) await enableTypescript(file, cwd);
+  const url = pathToFileURL(file);
+  if (options.fresh) url.searchParams.set('gantry-reload', String(Date.now()));
+  return (await import(url.href)) as Record<string, unknown>;
+}

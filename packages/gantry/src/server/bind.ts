@@ -1,0 +1,67 @@
+/** Listen addresses: `HOST:PORT`, `[IPV6]:PORT` or `unix:PATH`, as gunicorn's `bind`. */
+import { lstat, unlink } from 'node:fs/promises';
+import { type ListenOptions, connect } from 'node:net';
+import { type Codec, InvalidValue } from '../settings/codecs.js';
+
+export type BindAddress =
+  { readonly kind: 'tcp'; readonly host: string; readonly port: number } | { readonly kind: 'unix'; readonly path: string };
+
+const EXPECTED = 'HOST:PORT, [IPV6]:PORT or unix:PATH';
+
+export function parseBind(raw: string): BindAddress {
+  const text = raw.trim();
+  if (text.startsWith('unix:')) {
+    const path = text.slice('unix:'.length);
+    if (path === '') throw new InvalidValue(`${EXPECTED} (the unix socket path is empty)`);
+    return { kind: 'unix', path };
+  }
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  const host = match?.[1] ?? match?.[2];
+  if (host === undefined || !(port >= 0 && port <= 65535)) throw new InvalidValue(EXPECTED);
+  return { kind: 'tcp', host, port };
+}
+
+export function formatBind(address: BindAddress): string {
+  if (address.kind === 'unix') return `unix:${address.path}`;
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+/** Where a person can reach the address: http://127.0.0.1:8085 or unix:/run/app.sock. */
+export function bindUrl(address: BindAddress): string {
+  return address.kind === 'unix' ? formatBind(address) : `http://${formatBind(address)}`;
+}
+
+export function listenOptions(address: BindAddress): ListenOptions {
+  return address.kind === 'unix' ? { path: address.path } : { host: address.host, port: address.port };
+}
+
+export const bindCodec: Codec<BindAddress> = {
+  expected: EXPECTED,
+  meta: 'ADDRESS',
+  fromString: parseBind,
+  fromValue: (value) => {
+    if (typeof value === 'string') return parseBind(value);
+    throw new InvalidValue(EXPECTED);
+  },
+  format: formatBind,
+};
+
+/**
+ * Removes a unix socket file left behind by a server that is gone (a live one answers, and is kept:
+ * listening then fails with EADDRINUSE instead of silently stealing another server's address).
+ */
+export async function removeStaleUnixSocket(address: BindAddress): Promise<void> {
+  if (address.kind !== 'unix') return;
+  const stats = await lstat(address.path).catch(() => undefined);
+  if (!stats?.isSocket()) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = connect(address.path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (!alive) await unlink(address.path).catch(() => undefined);
+}

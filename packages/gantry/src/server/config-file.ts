@@ -1,0 +1,82 @@
+/**
+ * The server's config file (gunicorn_config.py's counterpart): `gantry.config.ts` or `.js`, whose default
+ * export is a plain object of settings. Unknown keys are errors (gunicorn silently skips them).
+ */
+import { existsSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { ErrorCode, ExitCode, GantryError } from '../errors.js';
+import { importFile } from '../module-loader.js';
+import type { BindAddress } from './bind.js';
+import type { LogFormat, LogLevel, ServerSettings } from './settings.js';
+
+/** What a config file may set: each setting, in its typed form or as the string the CLI would take. */
+export interface GantryConfig {
+  bind?: string | readonly string[];
+  workers?: number;
+  threads?: number;
+  gracefulTimeout?: number;
+  keepAlive?: number;
+  forwardedAllowIps?: string | readonly string[];
+  secureSchemeHeaders?: Readonly<Record<string, string>>;
+  pid?: string | null;
+  logLevel?: LogLevel;
+  logFormat?: LogFormat;
+  accessLog?: string | null;
+}
+
+// The compiler checks that GantryConfig and ServerSettings name the same settings.
+type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never] ? true : never;
+const configCoversEverySetting: SameKeys<GantryConfig, ServerSettings> = true;
+void configCoversEverySetting;
+export type { BindAddress };
+
+/** Types a config file: `export default defineConfig({ workers: 4 })`. */
+export function defineConfig(config: GantryConfig): GantryConfig {
+  return config;
+}
+
+export const DEFAULT_CONFIG_FILES = ['gantry.config.js', 'gantry.config.mjs', 'gantry.config.ts', 'gantry.config.mts'];
+
+/** The config file to read: the one named, else the first default file present in `cwd`, else none. */
+export function findConfigFile(named: string | undefined, cwd: string): string | undefined {
+  if (named !== undefined) {
+    const file = resolve(cwd, named);
+    if (!existsSync(file)) {
+      throw new GantryError(ErrorCode.CONFIG_FILE, `Cannot find the config file ${named} (no such file ${file}).`, {
+        exitCode: ExitCode.USAGE,
+      });
+    }
+    return file;
+  }
+  return DEFAULT_CONFIG_FILES.map((name) => resolve(cwd, name)).find((file) => existsSync(file));
+}
+
+export interface LoadedConfigFile {
+  /** As given or found, relative to cwd, for messages. */
+  readonly path: string;
+  readonly values: Readonly<Record<string, unknown>>;
+}
+
+export async function loadConfigFile(file: string, cwd: string, options: { fresh?: boolean } = {}): Promise<LoadedConfigFile> {
+  const path = relative(cwd, file) || file;
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = await importFile(file, cwd, options);
+  } catch (error) {
+    if (error instanceof GantryError) throw new GantryError(ErrorCode.CONFIG_FILE, error.message, { exitCode: ExitCode.USAGE });
+    throw new GantryError(ErrorCode.CONFIG_FILE, `The config file ${path} failed to load: ${(error as Error).message}`, {
+      exitCode: ExitCode.USAGE,
+      cause: error,
+      showCause: true,
+    });
+  }
+  const config = namespace.default;
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new GantryError(
+      ErrorCode.CONFIG_FILE,
+      `The config file ${path} must export an object as default: export default defineConfig({ workers: 2 }).`,
+      { exitCode: ExitCode.USAGE },
+    );
+  }
+  return { path, values: config as Record<string, unknown> };
+}

@@ -1,0 +1,272 @@
+/**
+ * Serves a WHATWG `{ fetch(request) }` app on node:http (see srvx's NodeRequest and hono's listener).
+ *
+ * Speed matters here because a fetch app should cost almost the same as a node listener:
+ * - the Request is lazy: `method` and `url` are plain strings, `headers` and `signal` are built on first
+ *   use, and a real `Request` is made only for members that need one (`body`, `clone()`, `formData()`);
+ *   `text()`, `json()` and `arrayBuffer()` read the node stream directly;
+ * - a Response whose body was made from a string or bytes is written in one `end()` call, reading the
+ *   source from undici's internal state when it is there (as @hono/node-server does); any other body is
+ *   streamed with backpressure.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import type { Scheme } from './proxy.js';
+
+/** The second argument of `fetch`, shaped like @hono/node-server's, so Hono's node helpers work. */
+export interface NodeBindings {
+  readonly incoming: IncomingMessage;
+  readonly outgoing: ServerResponse;
+}
+
+export interface FetchApp {
+  fetch(request: Request, env: NodeBindings): Response | Promise<Response>;
+}
+
+export type FetchErrorReporter = (error: unknown, req: IncomingMessage) => void;
+
+export type FetchRequestHandler = (req: IncomingMessage, res: ServerResponse, scheme: Scheme) => void;
+
+/** RFC 3986 host: a reg-name or an IP literal, with an optional port. */
+const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d*)?$/;
+
+class BadRequest extends Error {}
+
+/** The key of NodeRequest's "make me a real Request" method, shared with the delegating members below. */
+const realRequest = Symbol('gantry.realRequest');
+
+function requestUrl(req: IncomingMessage, scheme: Scheme): string {
+  const target = req.url ?? '/';
+  if (target.startsWith('/')) {
+    const host = req.headers.host ?? 'localhost';
+    if (!VALID_HOST.test(host)) throw new BadRequest('Invalid Host header');
+    return `${scheme}://${host}${target}`;
+  }
+  if (/^https?:\/\//i.test(target)) return target;
+  return new URL(target === '*' ? '/*' : target, `${scheme}://${req.headers.host ?? 'localhost'}`).href;
+}
+
+function toHeaders(incoming: IncomingMessage['headers']): Headers {
+  const headers = new Headers();
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (typeof value === 'string') headers.append(name, value);
+    else if (value !== undefined) for (const item of value) headers.append(name, item);
+  }
+  return headers;
+}
+
+class NodeRequest {
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #url: string;
+  #headers: Headers | undefined;
+  #abort: AbortController | undefined;
+  #request: Request | undefined;
+  #used = false;
+
+  constructor(req: IncomingMessage, res: ServerResponse, url: string) {
+    this.#req = req;
+    this.#res = res;
+    this.#url = url;
+  }
+
+  get method(): string {
+    return this.#req.method ?? 'GET';
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  get headers(): Headers {
+    return (this.#headers ??= toHeaders(this.#req.headers));
+  }
+
+  /** Aborts when the client goes away before the response is complete. */
+  get signal(): AbortSignal {
+    if (!this.#abort) {
+      const abort = (this.#abort = new AbortController());
+      this.#res.once('close', () => {
+        if (!this.#res.writableFinished) abort.abort(new Error('The client closed the connection'));
+      });
+    }
+    return this.#abort.signal;
+  }
+
+  get bodyUsed(): boolean {
+    return this.#used || (this.#request?.bodyUsed ?? false);
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    return this[realRequest]().body;
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const bytes = await this.bytes();
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  }
+
+  async bytes(): Promise<Uint8Array> {
+    if (this.#request) return new Uint8Array(await this.#request.arrayBuffer());
+    if (this.#used) throw new TypeError('Body is unusable: the request body has already been read');
+    this.#used = true;
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.#req) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async text(): Promise<string> {
+    return Buffer.from(await this.bytes()).toString('utf8');
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text()) as unknown;
+  }
+
+  blob(): Promise<Blob> {
+    return this[realRequest]().blob();
+  }
+
+  formData(): Promise<FormData> {
+    return this[realRequest]().formData();
+  }
+
+  clone(): Request {
+    return this[realRequest]().clone();
+  }
+
+  /** A real Request, for the members not implemented above. */
+  [realRequest](): Request {
+    if (!this.#request) {
+      if (this.#used) throw new TypeError('Body is unusable: the request body has already been read');
+      const method = this.method;
+      const hasBody = method !== 'GET' && method !== 'HEAD';
+      // `duplex` is required by undici for a streamed body, and missing from TypeScript's RequestInit.
+      const init: RequestInit & { duplex?: 'half' } = { method, headers: this.headers, signal: this.signal };
+      if (hasBody) Object.assign(init, { body: Readable.toWeb(this.#req), duplex: 'half' });
+      this.#request = new Request(this.#url, init);
+    }
+    return this.#request;
+  }
+}
+
+// `instanceof Request` holds, and every Request member NodeRequest does not define reads the real one.
+Object.setPrototypeOf(NodeRequest.prototype, Request.prototype);
+for (const name of Object.getOwnPropertyNames(Request.prototype)) {
+  if (name === 'constructor' || Object.prototype.hasOwnProperty.call(NodeRequest.prototype, name)) continue;
+  const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, name);
+  if (descriptor?.get) {
+    Object.defineProperty(NodeRequest.prototype, name, {
+      get(this: NodeRequest): unknown {
+        return Reflect.get(Request.prototype, name, this[realRequest]());
+      },
+    });
+  } else if (typeof descriptor?.value === 'function') {
+    const method = descriptor.value as (...args: unknown[]) => unknown;
+    Object.defineProperty(NodeRequest.prototype, name, {
+      value(this: NodeRequest, ...args: unknown[]) {
+        return method.apply(this[realRequest](), args);
+      },
+    });
+  }
+}
+
+let stateSymbol: symbol | null | undefined;
+
+/** The string or bytes a Response was made from, if undici still holds them untouched. */
+function bufferedSource(response: Response): string | Uint8Array | undefined {
+  if (stateSymbol === undefined) {
+    stateSymbol = Object.getOwnPropertySymbols(response).find((s) => s.description === 'state') ?? null;
+  }
+  if (stateSymbol === null || response.bodyUsed) return undefined;
+  const body = (response as unknown as Record<symbol, { body?: { source?: unknown; stream?: ReadableStream } }>)[stateSymbol]
+    ?.body;
+  const source = body?.source;
+  if (body?.stream?.locked) return undefined;
+  return typeof source === 'string' || source instanceof Uint8Array ? source : undefined;
+}
+
+async function streamBody(res: ServerResponse, body: ReadableStream<Uint8Array>): Promise<void> {
+  const reader = body.getReader();
+  const cancel = () => void reader.cancel().catch(() => {});
+  res.once('close', cancel);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) {
+        await new Promise<void>((resolve) => {
+          const resume = () => {
+            res.off('drain', resume);
+            res.off('close', resume);
+            resolve();
+          };
+          res.on('drain', resume);
+          res.on('close', resume);
+        });
+      }
+      if (res.destroyed) return;
+    }
+    res.end();
+  } finally {
+    res.off('close', cancel);
+  }
+}
+
+function sendResponse(res: ServerResponse, response: unknown): Promise<void> | void {
+  if (!(response instanceof Response)) {
+    throw new TypeError(`fetch() must return a Response, got ${response === null ? 'null' : typeof response}`);
+  }
+  const headers: string[] = [];
+  for (const [name, value] of response.headers) headers.push(name, value);
+  const source = bufferedSource(response);
+  if (source !== undefined || response.body === null) {
+    if (source !== undefined && !response.headers.has('content-length')) {
+      headers.push('content-length', String(typeof source === 'string' ? Buffer.byteLength(source) : source.byteLength));
+    }
+    res.writeHead(response.status, response.statusText || undefined, headers);
+    res.end(source);
+    return;
+  }
+  res.writeHead(response.status, response.statusText || undefined, headers);
+  return streamBody(res, response.body);
+}
+
+function fail(res: ServerResponse, status: number, message: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+  res.end(message);
+}
+
+export function fetchHandler(app: FetchApp, reportError: FetchErrorReporter): FetchRequestHandler {
+  const onError = (req: IncomingMessage, res: ServerResponse) => (error: unknown) => {
+    reportError(error, req);
+    fail(res, 500, 'Internal Server Error\n');
+  };
+  return (req, res, scheme) => {
+    let request: NodeRequest;
+    try {
+      request = new NodeRequest(req, res, requestUrl(req, scheme));
+    } catch (error) {
+      fail(res, 400, `Bad Request: ${error instanceof BadRequest ? error.message : 'invalid request target'}\n`);
+      return;
+    }
+    try {
+      const result = app.fetch(request as unknown as Request, { incoming: req, outgoing: res });
+      if (result instanceof Response) {
+        const streaming = sendResponse(res, result);
+        if (streaming) streaming.catch(onError(req, res));
+      } else {
+        Promise.resolve(result)
+          .then((response) => sendResponse(res, response))
+          .catch(onError(req, res));
+      }
+    } catch (error) {
+      onError(req, res)(error);
+    }
+  };
+}

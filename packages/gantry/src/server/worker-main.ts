@@ -1,0 +1,13 @@
+/** The entry point node:cluster runs in each worker process (see Arbiter). */
+import { ExitCode } from '../errors.js';
+import { WORKER_SETTINGS_ENV } from './messages.js';
+import { type WorkerSpec, runWorker } from './worker.js';
+
+const spec = process.env[WORKER_SETTINGS_ENV];
+if (spec === undefined) {
+  process.stderr.write('gantry: this file runs as a worker of `gantry serve`; start the server with `gantry serve`.\n');
+  process.exit(ExitCode.USAGE);
+}
+// The app should see the environment it was given, not gantry's plumbing.
+delete process.env[WORKER_SETTINGS_ENV];
+await runWorker(JSON.parse(spec) as WorkerSpec);

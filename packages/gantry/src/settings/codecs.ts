@@ -1,0 +1,144 @@
+/**
+ * Codecs turn a setting's raw input (a string from the command line or the environment, or a value
+ * from the config file) into its typed value, and back into text for `--print-config` and the docs.
+ * A codec throws `InvalidValue` whose message completes the sentence "expected ...".
+ */
+
+export class InvalidValue extends Error {
+  override readonly name = 'InvalidValue';
+}
+
+export interface Codec<T> {
+  /** What a valid value looks like, completing "expected ...": "an integer >= 1". */
+  readonly expected: string;
+  /** A placeholder for the docs and `--help`: INT, ADDRESS. */
+  readonly meta: string;
+  fromString(raw: string): T;
+  /** A value from the config file: the typed value itself, or its string form. */
+  fromValue(value: unknown): T;
+  format(value: T): string;
+}
+
+function fail(expected: string): never {
+  throw new InvalidValue(expected);
+}
+
+function stringOnly<T>(codec: Omit<Codec<T>, 'fromValue'>): Codec<T> {
+  return { ...codec, fromValue: (value) => (typeof value === 'string' ? codec.fromString(value) : fail(codec.expected)) };
+}
+
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+
+export function integer(options: { min?: number; max?: number } = {}): Codec<number> {
+  const { min = -Infinity, max = Infinity } = options;
+  const bounds = [min > -Infinity ? `>= ${min}` : '', max < Infinity ? `<= ${max}` : ''].filter(Boolean).join(' and ');
+  const expected = `an integer${bounds ? ` ${bounds}` : ''}`;
+  const check = (n: number) => (Number.isInteger(n) && n >= min && n <= max ? n : fail(expected));
+  return {
+    expected,
+    meta: 'INT',
+    fromString: (raw) => (/^-?\d+$/.test(raw.trim()) ? check(Number(raw)) : fail(expected)),
+    fromValue: (value) =>
+      typeof value === 'number' ? check(value) : typeof value === 'string' ? integer(options).fromString(value) : fail(expected),
+    format: String,
+  };
+}
+
+/** A duration in seconds, decimals allowed: 30, 0.5. */
+export function seconds(options: { min?: number } = {}): Codec<number> {
+  const { min = 0 } = options;
+  const expected = `a number of seconds >= ${min}`;
+  const check = (n: number) => (Number.isFinite(n) && n >= min ? n : fail(expected));
+  return {
+    expected,
+    meta: 'SECONDS',
+    fromString: (raw) => (DECIMAL.test(raw.trim()) ? check(Number(raw)) : fail(expected)),
+    fromValue: (value) =>
+      typeof value === 'number' ? check(value) : typeof value === 'string' ? seconds(options).fromString(value) : fail(expected),
+    format: String,
+  };
+}
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+
+/** Strict booleans: "false" is false (a classic `Boolean("false")` trap), "maybe" is an error. */
+export function parseBoolean(raw: string): boolean | undefined {
+  const word = raw.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  return undefined;
+}
+
+export function boolean(): Codec<boolean> {
+  const expected = 'true or false (also 1/0, yes/no, on/off)';
+  const fromString = (raw: string) => parseBoolean(raw) ?? fail(expected);
+  return {
+    expected,
+    meta: 'BOOL',
+    fromString,
+    fromValue: (value) => (typeof value === 'boolean' ? value : typeof value === 'string' ? fromString(value) : fail(expected)),
+    format: String,
+  };
+}
+
+export function choice<const T extends string>(values: readonly T[]): Codec<T> {
+  const expected = `one of ${values.join(', ')}`;
+  return stringOnly<T>({
+    expected,
+    meta: values.join('|'),
+    fromString: (raw): T => values.find((v) => v === raw.trim().toLowerCase()) ?? fail(expected),
+    format: String,
+  });
+}
+
+/** A path or "-" for standard output, or null for "off". */
+export function optionalPath(meta = 'PATH'): Codec<string | null> {
+  const expected = 'a file path';
+  const fromString = (raw: string) => (raw.trim() === '' ? null : raw.trim());
+  return {
+    expected,
+    meta,
+    fromString,
+    fromValue: (value) => (value === null ? null : typeof value === 'string' ? fromString(value) : fail(expected)),
+    format: (value) => value ?? '(none)',
+  };
+}
+
+/** A comma-separated list in a string; an array (or a single item) in the config file. */
+export function list<T>(item: Codec<T>, options: { min?: number } = {}): Codec<T[]> {
+  const { min = 0 } = options;
+  const expected = `a comma-separated list of ${item.expected.replace(/^an? /, '')}${min > 0 ? ` (at least ${min})` : ''}`;
+  const checkLength = (values: T[]) => (values.length >= min ? values : fail(expected));
+  const fromString = (raw: string) =>
+    checkLength(
+      raw
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== '')
+        .map((part) => item.fromString(part)),
+    );
+  return {
+    expected,
+    meta: `${item.meta}[,${item.meta}...]`,
+    fromString,
+    fromValue: (value) => {
+      if (typeof value === 'string') return fromString(value);
+      if (Array.isArray(value)) return checkLength(value.map((v) => item.fromValue(v)));
+      return checkLength([item.fromValue(value)]);
+    },
+    format: (values) => values.map((v) => item.format(v)).join(','),
+  };
+}
+
+/** A non-empty string: a path, a program name. */
+export function text(meta = 'TEXT', expected = 'a non-empty string'): Codec<string> {
+  const fromString = (raw: string) => (raw.trim() === '' ? fail(expected) : raw.trim());
+  return {
+    expected,
+    meta,
+    fromString,
+    fromValue: (value) => (typeof value === 'string' ? fromString(value) : fail(expected)),
+    format: String,
+  };
+}

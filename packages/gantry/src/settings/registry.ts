@@ -1,0 +1,159 @@
+/**
+ * A settings registry declares each setting once; from it come the command-line flags, the
+ * GANTRY_* environment variables, the config-file keys, `--print-config` and the README table.
+ * Precedence, lowest first: default < config file < environment < command line.
+ */
+import { ErrorCode, ProblemsError } from '../errors.js';
+import { type Codec, InvalidValue } from './codecs.js';
+import { closest } from './suggest.js';
+
+export interface SettingSpec<T> {
+  readonly codec: Codec<T>;
+  readonly default: T;
+  /** A heading for `--help` and the docs: "Server socket", "Worker processes". */
+  readonly section: string;
+  /** One sentence for `--help` and the docs. */
+  readonly doc: string;
+  /** A one-letter alias: "w" for -w. */
+  readonly short?: string;
+  /** The flag may be given more than once; in the environment, a comma-separated list. */
+  readonly repeatable?: boolean;
+}
+
+/** The compiler demands one spec per key of S, so a setting cannot be declared without docs and a default. */
+export type Registry<S> = { readonly [K in keyof S]-?: SettingSpec<S[K]> };
+
+export type Source =
+  | { readonly kind: 'default' }
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'env'; readonly name: string }
+  | { readonly kind: 'flag'; readonly name: string };
+
+export interface Resolved<S> {
+  readonly values: S;
+  readonly sources: { readonly [K in keyof S]: Source };
+}
+
+export interface SettingsInput {
+  /** The config file's values, keyed like the settings (camelCase). */
+  readonly file?: { readonly path: string; readonly values: Readonly<Record<string, unknown>> };
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Parsed command-line values keyed by flag name without dashes (what node:util parseArgs returns). */
+  readonly flags?: Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;
+}
+
+export const ENV_PREFIX = 'GANTRY_';
+
+export function flagName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+export function envName(key: string): string {
+  return ENV_PREFIX + flagName(key).replace(/-/g, '_').toUpperCase();
+}
+
+export function describeSource(source: Source): string {
+  switch (source.kind) {
+    case 'default':
+      return 'default';
+    case 'file':
+      return `config file ${source.path}`;
+    case 'env':
+      return `env ${source.name}`;
+    case 'flag':
+      return `flag --${source.name}`;
+  }
+}
+
+function quote(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/** The node:util parseArgs options for a registry's flags. */
+export function parseArgsOptions<S>(
+  registry: Registry<S>,
+): Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
+  for (const [key, spec] of Object.entries<SettingSpec<unknown>>(registry)) {
+    options[flagName(key)] = {
+      type: spec.codec.meta === 'BOOL' ? 'boolean' : 'string',
+      ...(spec.repeatable ? { multiple: true } : {}),
+      ...(spec.short ? { short: spec.short } : {}),
+    };
+  }
+  return options;
+}
+
+/** Problems with GANTRY_* variables that no registry knows: a typo must not pass silently. */
+export function unknownEnvProblems(env: Readonly<Record<string, string | undefined>>, known: ReadonlySet<string>): string[] {
+  return Object.keys(env)
+    .filter((name) => name.startsWith(ENV_PREFIX) && !known.has(name))
+    .map((name) => {
+      const hint = closest(name, [...known]);
+      return `${name} is not a gantry setting${hint ? `; did you mean ${hint}?` : ''}`;
+    });
+}
+
+export function resolveSettings<S>(registry: Registry<S>, input: SettingsInput, title = 'Invalid settings'): Resolved<S> {
+  const specs = Object.entries<SettingSpec<unknown>>(registry);
+  const values: Record<string, unknown> = {};
+  const sources: Record<string, Source> = {};
+  const problems: string[] = [];
+
+  if (input.file) {
+    const known = specs.map(([key]) => key);
+    for (const key of Object.keys(input.file.values)) {
+      if (!(key in registry)) {
+        const hint = closest(key, known);
+        problems.push(`${key} (config file ${input.file.path}) is not a setting${hint ? `; did you mean ${hint}?` : ''}`);
+      }
+    }
+  }
+
+  for (const [key, spec] of specs) {
+    let value = spec.default;
+    let source: Source = { kind: 'default' };
+    const attempt = (raw: unknown, from: Source, decode: () => unknown) => {
+      try {
+        value = decode();
+        source = from;
+      } catch (error) {
+        if (!(error instanceof InvalidValue)) throw error;
+        problems.push(`${key}: ${quote(raw)} from ${describeSource(from)} is not valid; expected ${error.message}`);
+      }
+    };
+
+    const fileValue = input.file?.values[key];
+    if (input.file && fileValue !== undefined) {
+      attempt(fileValue, { kind: 'file', path: input.file.path }, () => spec.codec.fromValue(fileValue));
+    }
+    const env = envName(key);
+    const envValue = input.env?.[env];
+    if (envValue !== undefined && envValue !== '') {
+      attempt(envValue, { kind: 'env', name: env }, () => spec.codec.fromString(envValue));
+    }
+    const flag = flagName(key);
+    const flagValue = input.flags?.[flag];
+    if (flagValue !== undefined) {
+      const raws = Array.isArray(flagValue) ? flagValue : [flagValue];
+      attempt(raws.join(','), { kind: 'flag', name: flag }, () =>
+        typeof flagValue === 'boolean' ? flagValue : spec.codec.fromString(raws.join(',')),
+      );
+    }
+    values[key] = value;
+    sources[key] = source;
+  }
+
+  if (problems.length > 0) throw new ProblemsError(ErrorCode.SETTINGS, title, problems);
+  return { values: values as S, sources: sources as Resolved<S>['sources'] };
+}
+
+/** Every setting's value and where it came from, one `name = value  # source` line each. */
+export function formatResolved<S>(registry: Registry<S>, resolved: Resolved<S>): string {
+  const rows = Object.entries<SettingSpec<unknown>>(registry).map(([key, spec]) => {
+    const value = spec.codec.format(resolved.values[key as keyof S]);
+    return [flagName(key), value, describeSource(resolved.sources[key as keyof S])] as const;
+  });
+  const width = Math.max(...rows.map(([name, value]) => name.length + value.length));
+  return rows.map(([name, value, source]) => `${name} = ${value}`.padEnd(width + 4) + `# ${source}`).join('\n');
+}

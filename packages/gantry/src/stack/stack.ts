@@ -1,0 +1,139 @@
+/**
+ * `gantry stack`: the seed's deployment on loopback, without containers. It renders the nginx templates,
+ * starts nginx and `gantry serve` as child processes, says where they are, and stops both on
+ * SIGINT/SIGTERM (or when either dies). Without nginx it says how to install it and runs the server alone.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join, resolve } from 'node:path';
+import { type ExitCodeValue, ErrorCode, ExitCode, GantryError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { INSTALL_HINT, findNginx, prepareNginx } from './nginx.js';
+import type { StackSettings } from './settings.js';
+import { renderTemplateDir } from './template.js';
+
+export interface StackOptions {
+  readonly settings: StackSettings;
+  /** The `gantry serve` command line (program and arguments) for the app. */
+  readonly serve: readonly string[];
+  readonly cwd: string;
+  readonly logger: Logger;
+}
+
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 35_000;
+
+interface Child {
+  readonly name: string;
+  readonly process: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function start(name: string, command: string, args: readonly string[], cwd: string): Child {
+  const child = spawn(command, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolvePromise) => {
+    child.once('error', () => resolvePromise({ code: ExitCode.FAILURE, signal: null }));
+    child.once('exit', (code, signal) => resolvePromise({ code, signal }));
+  });
+  return { name, process: child, exited };
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolvePromise(true);
+    });
+    socket.once('error', () => resolvePromise(false));
+  });
+}
+
+/** Resolves once every port accepts connections; rejects if a child exits first. */
+async function waitForPorts(ports: readonly number[], children: readonly Child[]): Promise<void> {
+  let exitedEarly: Child | undefined;
+  for (const child of children) void child.exited.then(() => (exitedEarly ??= child));
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (const port of ports) {
+    while (!(await portOpen(port))) {
+      if (exitedEarly) throw new GantryError(ErrorCode.NGINX, `${exitedEarly.name} exited before it was ready.`);
+      if (Date.now() > deadline) throw new GantryError(ErrorCode.NGINX, `nothing answered on 127.0.0.1:${port} within 60 s.`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function stopAll(children: readonly Child[], logger: Logger): Promise<void> {
+  for (const child of children) {
+    // gantry: TERM drains in-flight requests; nginx: QUIT is its graceful shutdown.
+    child.process.kill(child.name === 'nginx' ? 'SIGQUIT' : 'SIGTERM');
+  }
+  const timer = setTimeout(() => {
+    for (const child of children) {
+      if (child.process.exitCode === null && child.process.signalCode === null) {
+        logger.warn(`${child.name} did not stop within ${STOP_TIMEOUT_MS / 1000} s: SIGKILL`);
+        child.process.kill('SIGKILL');
+      }
+    }
+  }, STOP_TIMEOUT_MS);
+  await Promise.all(children.map((child) => child.exited));
+  clearTimeout(timer);
+}
+
+export async function runStack(options: StackOptions): Promise<ExitCodeValue> {
+  const { settings, cwd, logger } = options;
+  const runDir = resolve(cwd, settings.runDir);
+  const nginx = await findNginx(settings.nginxBin);
+  let nginxArgs: readonly string[] | undefined;
+  if (nginx) {
+    await rm(join(runDir, 'conf.d'), { recursive: true, force: true });
+    await mkdir(join(runDir, 'conf.d'), { recursive: true });
+    await renderTemplateDir(resolve(cwd, settings.nginxTemplates), join(runDir, 'conf.d'), {
+      NGINX_LISTEN: `127.0.0.1:${settings.nginxPort}`,
+      GANTRY_UPSTREAM: `127.0.0.1:${settings.appPort}`,
+      STATIC_ROOT: resolve(cwd, settings.staticDir),
+    });
+    ({ args: nginxArgs } = await prepareNginx(nginx, runDir));
+  } else {
+    logger.warn(`nginx was not found (looked for "${settings.nginxBin}"). ${INSTALL_HINT} Running the gantry server alone.`);
+  }
+
+  const [program = process.execPath, ...serveArgs] = options.serve;
+  const children: Child[] = [start('gantry', program, serveArgs, cwd)];
+  if (nginx && nginxArgs) children.push(start('nginx', nginx.bin, nginxArgs, cwd));
+
+  const stopped = new Promise<NodeJS.Signals>((resolvePromise) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolvePromise(signal));
+  });
+  const firstExit = Promise.race(children.map((child) => child.exited.then((result) => ({ child, ...result }))));
+
+  try {
+    await Promise.race([
+      waitForPorts(nginx ? [settings.appPort, settings.nginxPort] : [settings.appPort], children),
+      stopped.then(() => undefined),
+    ]);
+  } catch (error) {
+    await stopAll(children, logger);
+    const { child, code } = await firstExit;
+    // The server's own message (a bad setting, a missing module) was printed already: keep its exit code.
+    if (child.name === 'gantry' && code !== null && code !== 0) return code as ExitCodeValue;
+    throw error;
+  }
+
+  const lines = [
+    ...(nginx ? [`  http://127.0.0.1:${settings.nginxPort}/  nginx ${nginx.version}: static files, proxy to gantry`] : []),
+    `  http://127.0.0.1:${settings.appPort}/  gantry serve, directly`,
+  ];
+  logger.info(`the stack is up:\n${lines.join('\n')}\n  Press Ctrl-C to stop.`);
+
+  const outcome = await Promise.race([stopped.then((signal) => ({ signal })), firstExit]);
+  if ('child' in outcome) {
+    const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.code}`;
+    logger.error(`${outcome.child.name} ${how}; stopping the stack`);
+  } else {
+    logger.info(`${outcome.signal}: stopping nginx and gantry`);
+  }
+  await stopAll(children, logger);
+  return 'child' in outcome ? ExitCode.FAILURE : ExitCode.OK;
+}

@@ -1,0 +1,123 @@
+/**
+ * Driving real gantry processes from tests: spawn, watch the output, send signals, and always clean up
+ * (every process started is killed after its test, whatever happened).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
+
+export const GANTRY_BIN = fileURLToPath(new URL('../../bin/gantry.js', import.meta.url));
+export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+const running = new Set<Running>();
+
+export class Running {
+  readonly child: ChildProcess;
+  readonly exited: Promise<Exit>;
+  stdout = '';
+  stderr = '';
+
+  constructor(command: string, args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string }) {
+    // Its own process group, so that cleaning up reaches its children (workers, nginx) too.
+    this.child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));
+    this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    running.add(this);
+    void this.exited.then(() => running.delete(this));
+  }
+
+  get output(): string {
+    return this.stdout + this.stderr;
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  /** Resolves with the first match of `pattern` in the output (stdout + stderr), waiting for it to appear. */
+  async waitFor(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    void this.exited.then(() => (exited = true));
+    for (;;) {
+      const match = pattern.exec(this.output);
+      if (match) return match;
+      if (exited) throw new Error(`process exited before printing ${pattern}:\n${this.output}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${this.output}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  /** Every match of a global pattern in the output so far. */
+  matches(pattern: RegExp): RegExpMatchArray[] {
+    return [...this.output.matchAll(pattern)];
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  /** Waits for the exit, failing the test if it takes longer than `timeoutMs`. */
+  async exit(timeoutMs = 20_000): Promise<Exit> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`process did not exit within ${timeoutMs} ms:\n${this.output}`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The environment a test process gets: the runner's, minus anything gantry or the app would read. */
+export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name.startsWith('GANTRY_') || ['APP_ENV', 'MSG', 'DB_CONNECTION_STRING', 'FORCE_COLOR'].includes(name)) continue;
+    env[name] = value;
+  }
+  return { ...env, NO_COLOR: '1', ...extra };
+}
+
+export function gantry(
+  args: readonly string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
+): Running {
+  return new Running(process.execPath, [GANTRY_BIN, ...args], { env: cleanEnv(options.env), cwd: options.cwd ?? REPO_ROOT });
+}
+
+/** Kills whatever a test left running, so one failure cannot hang the suite or leak into the next test. */
+export function cleanUpProcesses(): void {
+  afterEach(async () => {
+    const left = [...running];
+    for (const proc of left) {
+      try {
+        process.kill(-proc.pid, 'SIGKILL');
+      } catch {
+        proc.child.kill('SIGKILL');
+      }
+    }
+    await Promise.all(left.map((proc) => proc.exited));
+  });
+}
+
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
