@@ -19,10 +19,11 @@ import { importFile, resolveModule } from '../module-loader.js';
 import { type FetchApp, type FetchErrorReporter, fetchHandler } from './fetch-adapter.js';
 import type { Scheme } from './proxy.js';
 
-export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
+/** A node request listener; it may be async (its rejection is answered with 500, not a crash). */
+export type NodeListener = (req: IncomingMessage, res: ServerResponse) => unknown;
 
 /** What a worker serves: the app reduced to one call, with gantry's view of the request's scheme. */
-export type RequestHandler = (req: IncomingMessage, res: ServerResponse, scheme: Scheme) => void;
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse, scheme: Scheme) => unknown;
 
 export interface LoadedApp {
   readonly kind: 'fetch' | 'fastify' | 'koa' | 'node';

@@ -19,6 +19,10 @@ export interface HttpServiceOptions {
   readonly accessLog?: AccessLog | undefined;
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
 function answer(res: ServerResponse, status: number, text: string): void {
   if (res.headersSent) {
     res.destroy();
@@ -44,7 +48,7 @@ export class HttpService {
   }
 
   #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const { accessLog, handler, logger } = this.#options;
+    const { accessLog, handler } = this.#options;
     this.#tracker.begin(
       req,
       res,
@@ -57,12 +61,17 @@ export class HttpService {
       return;
     }
     try {
-      handler(req, res, scheme);
+      const result = handler(req, res, scheme);
+      if (isThenable(result)) result.then(undefined, (error: unknown) => this.#onAppError(error, req, res));
     } catch (error) {
-      logger.error({ err: error, method: req.method, url: req.url }, 'the app threw while handling a request');
-      answer(res, 500, 'Internal Server Error\n');
+      this.#onAppError(error, req, res);
     }
   };
+
+  #onAppError(error: unknown, req: IncomingMessage, res: ServerResponse): void {
+    this.#options.logger.error({ err: error, method: req.method, url: req.url }, 'the app threw while handling a request');
+    answer(res, 500, 'Internal Server Error\n');
+  }
 
   #createServer(): Server {
     const { keepAlive } = this.#options.settings;

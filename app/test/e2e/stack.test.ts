@@ -1,0 +1,97 @@
+/**
+ * The seed's deployment, end to end: `gantry stack` runs real nginx in front of the real gantry server
+ * running the example app (built: npm run build), on free loopback ports.
+ */
+import { describe, expect, it } from 'vitest';
+import { request } from '../../../packages/gantry/test/helpers/http.js';
+import { cleanUpProcesses, gantry } from '../../../packages/gantry/test/helpers/process.js';
+import { type Stack, hasNginx, startStack } from '../../../packages/gantry/test/helpers/stack.js';
+
+cleanUpProcesses();
+
+const APP = ['--static-dir', 'app/static', '--config', 'app/dist/gantry.config.js', 'app/dist/src/app.js'];
+const PAGE = /^MSG: (.*)<br\/>\nDB STRING: (.*)<br\/>\nTime: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d)$/;
+
+async function page(url: string): Promise<{ msg: string; db: string; time: Date }> {
+  const reply = await request(url);
+  expect(reply.status).toBe(200);
+  expect(reply.headers['content-type']).toBe('text/html; charset=utf-8');
+  const [, msg = '', db = '', time = ''] = PAGE.exec(reply.body) ?? [];
+  expect(reply.body).toMatch(PAGE);
+  return { msg, db, time: new Date(time) };
+}
+
+async function both(stack: Stack) {
+  return [await page(`${stack.edge}/`), await page(`${stack.direct}/`)];
+}
+
+describe.skipIf(!hasNginx)('the example app on the local stack', () => {
+  it('shows the Dev page through nginx and directly, with the time and its offset', async () => {
+    const stack = await startStack(['--access-log', '-', ...APP]);
+    for (const view of await both(stack)) {
+      expect(view).toMatchObject({ msg: 'Inside DEV CONFIG', db: 'DEV DB STRING' });
+      expect(Math.abs(view.time.getTime() - Date.now())).toBeLessThan(10_000);
+    }
+  });
+
+  it('shows the Production page with APP_ENV=Production', async () => {
+    const stack = await startStack(APP, { APP_ENV: 'Production' });
+    for (const view of await both(stack))
+      expect(view).toMatchObject({ msg: 'Inside PRODUCTION CONFIG', db: 'PRODUCTION DB STRING' });
+  });
+
+  it('takes overrides from the environment, masking a password in the connection string', async () => {
+    const stack = await startStack(APP, { MSG: 'hello <world>', DB_CONNECTION_STRING: 'postgres://app:hunter2@db:5432/app' });
+    for (const view of await both(stack)) {
+      expect(view).toMatchObject({ msg: 'hello &lt;world&gt;', db: 'postgres://app:***@db:5432/app' });
+    }
+    expect(stack.proc.output).not.toContain('hunter2');
+  });
+
+  it('serves /static/secret.txt from nginx; the app never sees it', async () => {
+    const stack = await startStack(['--access-log', '-', ...APP]);
+    const reply = await request(`${stack.edge}/static/secret.txt`);
+    expect(reply.status).toBe(200);
+    expect(reply.body.trim()).toBe('The secret code is 5134');
+    expect(reply.headers['cache-control']).toBe('public, max-age=3600');
+    await request(`${stack.edge}/`);
+    // The access log of gantry shows the page request, and no request for the static file.
+    await stack.proc.waitFor(/"GET \/ HTTP\/1\.1" 200/);
+    expect(stack.proc.stdout).not.toContain('/static/');
+    // Directly, the app has no such route.
+    expect((await request(`${stack.direct}/static/secret.txt`)).status).toBe(404);
+  });
+
+  it('sees the client address and scheme nginx vouches for, never what the client claims', async () => {
+    const stack = await startStack(APP);
+    const spoof = { 'X-Forwarded-For': '6.6.6.6', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'evil.example' };
+    const viaNginx = JSON.parse((await request(`${stack.edge}/whoami`, { headers: spoof })).body) as Record<string, string>;
+    expect(viaNginx).toEqual({ client: '127.0.0.1', scheme: 'http', host: '127.0.0.1' });
+  });
+
+  it('strips X-Forwarded-* from an untrusted peer reaching the app port directly', async () => {
+    const stack = await startStack(APP);
+    const spoof = { 'X-Forwarded-For': '6.6.6.6', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'evil.example' };
+    const untrusted = await request(`${stack.direct}/whoami`, { headers: spoof, localAddress: '127.0.0.2' });
+    const { port } = new URL(stack.direct);
+    expect(JSON.parse(untrusted.body)).toEqual({ client: '127.0.0.2', scheme: 'http', host: `127.0.0.1:${port}` });
+    // The same headers from a trusted peer (loopback, like nginx) are believed.
+    const trusted = await request(`${stack.direct}/whoami`, { headers: { 'X-Forwarded-Proto': 'https' } });
+    expect(JSON.parse(trusted.body)).toMatchObject({ scheme: 'https' });
+  });
+
+  it('replaces a killed worker and keeps answering through nginx', async () => {
+    const stack = await startStack(APP);
+    const [, pid] = (await stack.proc.waitFor(/worker 1 \(pid (\d+)\) ready/)) as string[];
+    process.kill(Number(pid), 'SIGKILL');
+    await stack.proc.waitFor(/killed by SIGKILL[\s\S]*worker 1 \(pid \d+\) ready/);
+    for (let i = 0; i < 20; i++) expect((await request(`${stack.edge}/`)).status).toBe(200);
+  });
+
+  it('stops with exit 2 and the list of profiles on an unknown APP_ENV', async () => {
+    const proc = gantry(['stack', '--nginx-port', '1', ...APP], { env: { APP_ENV: 'Staging' } });
+    expect((await proc.exit()).code).toBe(2);
+    expect(proc.stderr).toContain('APP_ENV: "Staging" is not a profile; expected one of Base, Dev, Production');
+    expect(proc.stderr.match(/is not a profile/g)).toHaveLength(1);
+  });
+});

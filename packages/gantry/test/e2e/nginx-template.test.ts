@@ -1,0 +1,37 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GantryError } from '../../src/errors.js';
+import { findNginx, prepareNginx } from '../../src/stack/nginx.js';
+import { renderTemplateDir } from '../../src/stack/template.js';
+import { REPO_ROOT } from '../helpers/process.js';
+import { hasNginx } from '../helpers/stack.js';
+
+async function check(templates: string, variables: Record<string, string>) {
+  const nginx = await findNginx('nginx');
+  if (!nginx) throw new Error('nginx not found');
+  const runDir = await mkdtemp(join(tmpdir(), 'gantry-nginx-t-'));
+  await mkdir(join(runDir, 'conf.d'));
+  await renderTemplateDir(templates, join(runDir, 'conf.d'), variables);
+  return prepareNginx(nginx, runDir);
+}
+
+describe.skipIf(!hasNginx)('the nginx template', () => {
+  // The container's upstream is web:8080; `nginx -t` resolves upstream names, and "web" exists only on
+  // the compose network, so an address stands in for it here.
+  it.each([
+    ['the local stack', { NGINX_LISTEN: '127.0.0.1:1337', GANTRY_UPSTREAM: '127.0.0.1:8085', STATIC_ROOT: '/srv/app/static' }],
+    ['the container', { NGINX_LISTEN: '80', GANTRY_UPSTREAM: '127.0.0.1:8080', STATIC_ROOT: '/srv/static' }],
+  ])('passes nginx -t as rendered for %s', async (_, variables) => {
+    await expect(check(join(REPO_ROOT, 'nginx/templates'), variables)).resolves.toBeDefined();
+  });
+
+  it("reports nginx's own message for a broken template", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gantry-bad-template-'));
+    await writeFile(join(dir, 'bad.conf.template'), 'server { listen ${NGINX_LISTEN} }\n');
+    const failure = check(dir, { NGINX_LISTEN: '127.0.0.1:1' });
+    await expect(failure).rejects.toThrow(GantryError);
+    await expect(failure).rejects.toThrow(/nginx rejected the configuration in .*:\n.*unexpected "}"/);
+  });
+});

@@ -1,0 +1,61 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { request } from '../helpers/http.js';
+import { FIXTURES, cleanUpProcesses, freePort, gantry } from '../helpers/process.js';
+import { hasNginx, startStack } from '../helpers/stack.js';
+
+cleanUpProcesses();
+
+const FIXTURE_APP = join(FIXTURES, 'apps/node-app.mjs');
+const STATIC = join(FIXTURES, 'static');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!hasNginx)('gantry stack', () => {
+  it('on SIGTERM lets a slow request through nginx finish, then stops nginx and gantry with no stray process', async () => {
+    const { proc, edge, runDir } = await startStack(['--static-dir', STATIC, FIXTURE_APP]);
+    const nginxPid = Number(await readFile(join(runDir, 'nginx.pid'), 'utf8'));
+    expect(alive(nginxPid)).toBe(true);
+    const slow = request(`${edge}/slow?ms=1500`, { method: 'POST', body: 'x' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    proc.signal('SIGTERM');
+    expect(await slow).toMatchObject({ status: 200, body: 'slow done' });
+    expect(await proc.exit()).toEqual({ code: 0, signal: null });
+    expect(alive(nginxPid)).toBe(false);
+    expect(proc.output).toMatch(/worker \d \(pid \d+\) exited with code 0: stopped/);
+  });
+
+  it('serves static files from nginx itself', async () => {
+    const { edge } = await startStack(['--static-dir', STATIC, FIXTURE_APP]);
+    const reply = await request(`${edge}/static/hello.txt`);
+    expect(reply).toMatchObject({ status: 200, body: 'static hello\n' });
+    expect(reply.headers['cache-control']).toBe('public, max-age=3600');
+  });
+
+  it('without nginx, says how to install it and runs the server alone', async () => {
+    const appPort = await freePort();
+    const proc = gantry(['stack', '--app-port', String(appPort), FIXTURE_APP], {
+      env: { GANTRY_NGINX_BIN: '/nonexistent/nginx' },
+    });
+    await proc.waitFor(/the stack is up/);
+    expect(proc.output).toContain(
+      'nginx was not found (looked for "/nonexistent/nginx"). Install it (Debian/Ubuntu: sudo apt-get install nginx',
+    );
+    expect((await request(`http://127.0.0.1:${appPort}/`)).body).toBe('hello from node');
+  });
+
+  it('exits 2 before starting anything when a server setting is invalid', async () => {
+    const proc = gantry(['stack', '--workers', 'many', FIXTURE_APP]);
+    expect((await proc.exit()).code).toBe(2);
+    expect(proc.stderr).toContain('workers: "many" from flag --workers is not valid');
+    expect(proc.output).not.toContain('booting');
+  });
+});

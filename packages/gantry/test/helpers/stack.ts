@@ -1,0 +1,37 @@
+/** Starting `gantry stack` (real nginx + real gantry) on free loopback ports, for end-to-end tests. */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Running, freePort, gantry } from './process.js';
+
+export interface Stack {
+  readonly proc: Running;
+  readonly edge: string;
+  readonly direct: string;
+  readonly runDir: string;
+}
+
+/** nginx is a prerequisite of the stack tests; CI installs it, so there a missing nginx fails instead of skipping. */
+export const hasNginx = (() => {
+  try {
+    execFileSync('nginx', ['-v'], {
+      stdio: 'ignore',
+      env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/usr/local/sbin` },
+    });
+    return true;
+  } catch {
+    if (process.env.CI) throw new Error('nginx is not installed; the CI must install it (apt-get install -y nginx)');
+    return false;
+  }
+})();
+
+export async function startStack(args: readonly string[], env: Record<string, string> = {}): Promise<Stack> {
+  const [nginxPort, appPort] = [await freePort(), await freePort()];
+  const runDir = await mkdtemp(join(tmpdir(), 'gantry-stack-'));
+  const proc = gantry(['stack', '--nginx-port', String(nginxPort), '--app-port', String(appPort), '--run-dir', runDir, ...args], {
+    env,
+  });
+  await proc.waitFor(/the stack is up/);
+  return { proc, edge: `http://127.0.0.1:${nginxPort}`, direct: `http://127.0.0.1:${appPort}`, runDir };
+}

@@ -1,0 +1,16 @@
+/** README's settings reference, generated from the registries. */
+import { serverSettings } from '../packages/gantry/src/server/settings.js';
+import { settingsTable } from '../packages/gantry/src/settings/markdown.js';
+import { stackSettings } from '../packages/gantry/src/stack/settings.js';
+
+export function settingsReference(): string {
+  return [
+    '#### `gantry serve`',
+    '',
+    settingsTable(serverSettings, true),
+    '',
+    '#### `gantry stack` (it also takes every `gantry serve` setting)',
+    '',
+    settingsTable(stackSettings, false),
+  ].join('\n');
+}
