@@ -4,10 +4,10 @@
  * TypeScript files are for development: Node.js runs them itself from v22.18 (type stripping); on
  * older versions gantry registers tsx if the project has it. In production, serve the compiled .js.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { extname, isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ErrorCode, ExitCode, GantryError } from './errors.js';
 
 const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
@@ -56,24 +56,39 @@ function nativeTypescript(): boolean {
   return Boolean((process.features as { typescript?: unknown }).typescript);
 }
 
+/**
+ * tsx's ESM loader API (`tsx/esm/api`, import condition), installed for the project (found from `cwd`)
+ * or beside gantry. Read from tsx's exports map: require.resolve would pick the CommonJS build.
+ */
+function findTsxApi(cwd: string): string | undefined {
+  for (const base of [resolve(cwd, 'noop.js'), fileURLToPath(import.meta.url)]) {
+    try {
+      const manifest = createRequire(base).resolve('tsx/package.json');
+      const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as {
+        exports?: Record<string, { import?: string | { default?: string } }>;
+      };
+      const entry = pkg.exports?.['./esm/api']?.import;
+      const target = typeof entry === 'string' ? entry : entry?.default;
+      if (target) return join(dirname(manifest), target);
+    } catch {
+      // Not installed there: try the next place.
+    }
+  }
+  return undefined;
+}
+
 async function enableTypescript(file: string, cwd: string): Promise<void> {
   if (nativeTypescript()) return;
   typescriptReady ??= (async () => {
-    let api: string;
-    try {
-      api = createRequire(resolve(cwd, 'noop.js')).resolve('tsx/esm/api');
-    } catch {
-      try {
-        api = createRequire(import.meta.url).resolve('tsx/esm/api');
-      } catch (error) {
-        typescriptReady = undefined;
-        throw new GantryError(
-          ErrorCode.TYPESCRIPT_UNSUPPORTED,
-          `Cannot load ${file}: Node.js ${process.version} cannot run TypeScript by itself (it can from v22.18). ` +
-            'For development, install tsx (npm install --save-dev tsx); in production, build with tsc and serve the .js file.',
-          { exitCode: ExitCode.APP_LOAD_ERROR, cause: error },
-        );
-      }
+    const api = findTsxApi(cwd);
+    if (!api) {
+      typescriptReady = undefined;
+      throw new GantryError(
+        ErrorCode.TYPESCRIPT_UNSUPPORTED,
+        `Cannot load ${file}: Node.js ${process.version} cannot run TypeScript by itself (it can from v22.18). ` +
+          'For development, install tsx (npm install --save-dev tsx); in production, build with tsc and serve the .js file.',
+        { exitCode: ExitCode.APP_LOAD_ERROR },
+      );
     }
     const { register } = (await import(pathToFileURL(api).href)) as { register: () => unknown };
     register();

@@ -157,9 +157,16 @@ export class Arbiter {
     }
   }
 
+  /**
+   * Sends a command; a worker whose channel is already closed (it is exiting) gets TERM instead. The
+   * callback matters: without one, a send on a channel closing under it would throw in the primary.
+   */
   #command(record: WorkerRecord, command: PrimaryMessage): void {
-    if (record.process.isConnected()) record.process.send(command);
-    else record.process.process.kill('SIGTERM');
+    const fallback = () => void record.process.process.kill('SIGTERM');
+    if (!record.process.isConnected()) return fallback();
+    record.process.send(command, undefined, {}, (error: Error | null) => {
+      if (error) fallback();
+    });
   }
 
   #housekeeping(): void {
@@ -187,6 +194,8 @@ export class Arbiter {
     const { settings, app, cwd } = this.#options;
     const spec: WorkerSpec = { settings, app, cwd, workerId: slot };
     const worker = cluster.fork({ [WORKER_SETTINGS_ENV]: JSON.stringify(spec) });
+    // An IPC failure with a dying worker is not the primary's problem: its exit is handled in #onExit.
+    worker.on('error', (error) => this.#log.debug({ err: error }, `worker ${slot} channel error`));
     this.#workers.set(worker.id, { slot, process: worker, startedAt: Date.now(), state: 'booting' });
     this.#log.info(`worker ${slot} (pid ${worker.process.pid}) booting`);
   }
@@ -233,10 +242,12 @@ export class Arbiter {
     }
     if (record.bootFailure) return this.#haltWith(record.bootFailure);
     if (record.state === 'booting' && signal === null) {
+      // Its report may not have arrived (exit and message race): the exit code still says what failed.
+      const exitCode = code === ExitCode.APP_LOAD_ERROR || code === ExitCode.USAGE ? code : ExitCode.WORKER_BOOT_ERROR;
       return this.#haltWith({
-        code: ErrorCode.APP_BOOT,
+        code: exitCode === ExitCode.APP_LOAD_ERROR ? ErrorCode.APP_EXPORT : ErrorCode.APP_BOOT,
         message: `worker ${record.slot} exited with code ${code} while loading the app, before it was ready`,
-        exitCode: ExitCode.WORKER_BOOT_ERROR,
+        exitCode,
       });
     }
     this.#scheduleRespawn(record);

@@ -96,6 +96,12 @@ describe('gantry serve', () => {
     expect(proc.output).not.toMatch(/crashed/);
   });
 
+  it('loads a TypeScript app and config file in development', async () => {
+    const { proc, url } = await serve(['--config', 'ts.config.ts', 'apps/ts-app.ts']);
+    expect((await request(url)).body).toBe('hello from typescript');
+    expect(proc.output).toMatch(/with 1 workers/);
+  });
+
   it('writes and removes its pid file, and can listen on a unix socket', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gantry-'));
     const pidFile = join(dir, 'gantry.pid');
@@ -153,7 +159,7 @@ describe('gantry serve refuses bad input before binding anything', () => {
     ['apps/missing.mjs', 'Cannot find the app apps/missing.mjs'],
   ])('stops with exit 4 when %s is not an app', async (app, message) => {
     const proc = gantry(['serve', '--bind', `127.0.0.1:${await freePort()}`, app], { cwd: FIXTURES });
-    expect((await proc.exit()).code).toBe(4);
+    expect({ exit: (await proc.exit()).code, output: proc.output }).toMatchObject({ exit: 4 });
     expect(proc.stderr).toContain(message);
   });
 
