@@ -6,7 +6,8 @@ import { Arbiter } from '../server/arbiter.js';
 import { loadApp } from '../server/app.js';
 import { findConfigFile, loadConfigFile } from '../server/config-file.js';
 import { WORKER_SETTINGS_ENV } from '../server/messages.js';
-import { type ServerSettings, serverSettings } from '../server/settings.js';
+import type { Hooks } from '../server/hooks.js';
+import { type ServerSettings, crossSettingProblems, serverSettings } from '../server/settings.js';
 import {
   type Resolved,
   type SettingsInput,
@@ -63,23 +64,32 @@ function commandOptions(extras: readonly { flag: string; short?: string; meta?: 
 
 export interface ServeInputs {
   readonly resolved: Resolved<ServerSettings>;
+  readonly hooks: Hooks;
+  /** The config file read, absolute, if any. */
+  readonly configFile: string | undefined;
   readonly app: string | undefined;
-  readonly args: ParsedArgs;
 }
 
-async function resolveServe(args: ParsedArgs, env: NodeJS.ProcessEnv, cwd: string): Promise<ServeInputs> {
+/** Settings from defaults, the config file, the environment and the flags; `fresh` reads the file again (reload). */
+async function resolveServe(args: ParsedArgs, env: NodeJS.ProcessEnv, cwd: string, fresh = false): Promise<ServeInputs> {
   const envProblems = unknownEnvProblems(env, KNOWN_ENV);
   if (envProblems.length > 0) throw new ProblemsError(ErrorCode.SETTINGS, 'Invalid settings', envProblems);
   const named = (args.values.config as string | undefined) ?? (env.GANTRY_CONFIG || undefined);
-  const file = findConfigFile(named, cwd);
-  const input: SettingsInput = { env, flags: args.values, ...(file ? { file: await loadConfigFile(file, cwd) } : {}) };
-  const resolved = resolveSettings(serverSettings, input);
+  const configFile = findConfigFile(named, cwd);
+  const file = configFile ? await loadConfigFile(configFile, cwd, { fresh }) : undefined;
+  const resolved = resolveSettings(serverSettings, {
+    env,
+    flags: args.values,
+    ...(file ? { file } : {}),
+  } satisfies SettingsInput);
+  const problems = crossSettingProblems(resolved.values);
+  if (problems.length > 0) throw new ProblemsError(ErrorCode.SETTINGS, 'Invalid settings', problems);
   if (args.positionals.length > 1) {
     throw new GantryError(ErrorCode.USAGE, `Expected one app, got ${args.positionals.length}: ${args.positionals.join(' ')}.`, {
       exitCode: ExitCode.USAGE,
     });
   }
-  return { resolved, app: args.positionals[0], args };
+  return { resolved, hooks: file?.hooks ?? {}, configFile, app: args.positionals[0] };
 }
 
 function requireApp(app: string | undefined, command: string): string {
@@ -126,7 +136,12 @@ export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessE
   const app = requireApp(inputs.app, 'serve');
   if (args.values['check-config']) return checkConfig(app, resolved.values, cwd);
   const logger = createLogger({ level: resolved.values.logLevel, format: resolved.values.logFormat, role: 'primary' });
-  return new Arbiter({ settings: resolved.values, app, cwd, logger }).run();
+  const reload = async () => {
+    const next = await resolveServe(args, env, cwd, true);
+    return { settings: next.resolved.values, hooks: next.hooks };
+  };
+  const initial = { settings: resolved.values, hooks: inputs.hooks };
+  return new Arbiter({ app, cwd, initial, reload, configFile: inputs.configFile, logger }).run();
 }
 
 const STACK_EXTRAS = [

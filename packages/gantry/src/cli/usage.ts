@@ -11,8 +11,8 @@ export interface ExtraOption {
 function optionLines<S>(registry: Registry<S>): Map<string, string[][]> {
   const sections = new Map<string, string[][]>();
   for (const [key, spec] of Object.entries<SettingSpec<unknown>>(registry)) {
-    const meta = spec.codec.meta === 'BOOL' ? '' : ` ${spec.codec.meta}`;
-    const flags = `${spec.short ? `-${spec.short}, ` : '    '}--${flagName(key)}${meta}`;
+    const isBoolean = spec.codec.meta === 'BOOL';
+    const flags = `${spec.short ? `-${spec.short}, ` : '    '}--${isBoolean ? '[no-]' : ''}${flagName(key)}${isBoolean ? '' : ` ${spec.codec.meta}`}`;
     const defaultText = spec.codec.format(spec.default);
     const rows = sections.get(spec.section) ?? [];
     rows.push([flags, `${spec.doc} [${envName(key)}; default: ${defaultText}]`]);

@@ -42,6 +42,8 @@ export interface LoadOptions {
   readonly context: AppContext;
   /** Where a fetch app's failures go (node listeners' errors are caught by the worker itself). */
   readonly reportError: FetchErrorReporter;
+  /** Import the module again even if this process loaded it before (preload on reload). */
+  readonly fresh?: boolean;
 }
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -130,7 +132,7 @@ export async function loadApp(spec: string, options: LoadOptions): Promise<Loade
   const label = relative(cwd, file) || file;
   let namespace: Record<string, unknown>;
   try {
-    namespace = await importFile(file, cwd);
+    namespace = await importFile(file, cwd, { fresh: options.fresh ?? false });
   } catch (error) {
     throw bootError(error, `The app ${label} failed to load`);
   }

@@ -1,17 +1,25 @@
 /**
- * The primary process (gunicorn's arbiter): forks the workers, supervises them and stops them.
+ * The primary process (gunicorn's arbiter): forks the workers, supervises them, reloads and stops them.
  *
- * As in gunicorn, signal handlers only enqueue; one loop dispatches each signal to its handler, then
- * does the housekeeping (respawning, stop deadlines) at least once a second. The primary never loads the
- * app. A worker that cannot boot halts the whole server with its exit code instead of a crash loop.
+ * As in gunicorn, signal handlers only enqueue; one loop dispatches each signal to its `handle*` method,
+ * then does the housekeeping (respawns, hung and late workers, deadlines) at least once a second. The
+ * primary never serves requests.
+ *
+ * Replacing workers without losing a request is one mechanism, a succession: start the successors,
+ * wait until every one is serving, then drain the predecessors. A reload (HUP) is a succession of all
+ * workers with freshly read settings; max-requests is a succession of one. If a successor fails to
+ * boot, the succession is abandoned and the predecessors keep serving.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { randomInt } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { type ErrorCodeValue, type ExitCodeValue, ErrorCode, ExitCode, GantryError } from '../errors.js';
+import { type ErrorCodeValue, type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { bindUrl, removeStaleUnixSocket } from './bind.js';
-import { type PrimaryMessage, WORKER_SETTINGS_ENV, isWorkerMessage } from './messages.js';
+import { loadApp } from './app.js';
+import { bindUrl, formatBind, removeStaleUnixSocket } from './bind.js';
+import { type Hooks, type ServerContext, runHook } from './hooks.js';
+import { HEARTBEAT_MS, type PrimaryMessage, WORKER_SETTINGS_ENV, isWorkerMessage } from './messages.js';
 import type { ServerSettings } from './settings.js';
 import type { WorkerSpec } from './worker.js';
 
@@ -19,12 +27,18 @@ const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 const TICK_MS = 1000;
 /** A fast stop (INT/QUIT) waits this long for workers before SIGKILL. */
 const FAST_STOP_MS = 2000;
+/** After SIGABRT, a hung worker gets this long before SIGKILL. */
+const ABORT_GRACE_MS = 2000;
+/** Slack over `timeout` before a silent worker counts as hung: a heartbeat comes every HEARTBEAT_MS. */
+const HEARTBEAT_SLACK_MS = HEARTBEAT_MS + 500;
 /** Respawn backoff after a crash: doubles from the first step up to the cap, reset by a long-lived worker. */
 const BACKOFF_FIRST_MS = 100;
 const BACKOFF_MAX_MS = 10_000;
 const STABLE_AFTER_MS = 10_000;
+/** A failed max-requests replacement is tried again after this long. */
+const RECYCLE_RETRY_MS = 10_000;
 
-const HANDLED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
+const HANDLED_SIGNALS = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1'] as const;
 type HandledSignal = (typeof HANDLED_SIGNALS)[number];
 
 interface BootFailure {
@@ -34,18 +48,43 @@ interface BootFailure {
   readonly exitCode: ExitCodeValue;
 }
 
+interface Succession {
+  readonly kind: 'reload' | 'recycle';
+  readonly incoming: Set<WorkerRecord>;
+  readonly outgoing: WorkerRecord[];
+  readonly settings: ServerSettings;
+  readonly hooks: Hooks;
+}
+
 interface WorkerRecord {
   readonly slot: number;
   readonly process: Worker;
+  readonly settings: ServerSettings;
   readonly startedAt: number;
-  state: 'booting' | 'ready' | 'stopping';
+  state: 'booting' | 'ready' | 'draining';
+  lastHeartbeat: number;
+  /** Set once SIGABRT was sent (hung) or SIGKILL is due (late drain, boot timeout). */
+  killAt?: number;
   bootFailure?: BootFailure;
+  /** Set while this worker is a successor that has not taken over yet. */
+  succession?: Succession;
+  /** max-requests reached; the time of the last attempt to replace it. */
+  recycleRequestedAt?: number;
+}
+
+export interface LoadedServerConfig {
+  readonly settings: ServerSettings;
+  readonly hooks: Hooks;
 }
 
 export interface ArbiterOptions {
-  readonly settings: ServerSettings;
   readonly app: string;
   readonly cwd: string;
+  readonly initial: LoadedServerConfig;
+  /** Reads the settings and hooks again (config file, environment, flags), for SIGHUP. */
+  readonly reload: () => Promise<LoadedServerConfig>;
+  /** The config file, absolute, for the workers' hooks (postFork, workerExit). */
+  readonly configFile?: string | undefined;
   readonly logger: Logger;
 }
 
@@ -57,6 +96,10 @@ export class Arbiter {
   readonly #respawns = new Map<number, number>();
   readonly #backoff = new Map<number, number>();
   readonly #signals: HandledSignal[] = [];
+  #settings: ServerSettings;
+  #hooks: Hooks;
+  #target: number;
+  #reload: Succession | undefined;
   #wake: (() => void) | undefined;
   #state: 'booting' | 'running' | 'stopping' = 'booting';
   #stopDeadline = Infinity;
@@ -65,44 +108,72 @@ export class Arbiter {
   constructor(options: ArbiterOptions) {
     this.#options = options;
     this.#log = options.logger;
+    this.#settings = options.initial.settings;
+    this.#hooks = options.initial.hooks;
+    this.#target = this.#settings.workers;
+  }
+
+  #context(): ServerContext {
+    const workers = this.#serving().map((r) => ({ id: r.slot, pid: r.process.process.pid ?? 0 }));
+    return { settings: this.#settings, log: this.#log, workers };
   }
 
   /** Runs until stopped; resolves with the exit code, or rejects with the error that halted the server. */
   async run(): Promise<ExitCodeValue> {
-    const { settings } = this.#options;
+    const settings = this.#settings;
     process.title = `gantry: primary [${this.#options.app}]`;
+    await runHook(this.#hooks, 'onStarting', this.#context());
+    if (settings.preload) await this.#preload(settings);
     for (const bind of settings.bind) await removeStaleUnixSocket(bind);
     if (settings.pid) await writeFile(settings.pid, `${process.pid}\n`);
 
     const onSignal = (signal: HandledSignal) => () => this.#enqueue(signal);
     const handlers = HANDLED_SIGNALS.map((signal) => [signal, onSignal(signal)] as const);
     for (const [signal, handler] of handlers) process.on(signal, handler);
-
     cluster.setupPrimary({ exec: WORKER_MAIN, args: [] });
     cluster.on('message', this.#onMessage);
     cluster.on('exit', this.#onExit);
-    this.#log.info(`starting gantry for ${this.#options.app} with ${settings.workers} workers (primary pid ${process.pid})`);
-    for (let slot = 1; slot <= settings.workers; slot++) this.#spawn(slot);
 
+    this.#log.info(`starting gantry for ${this.#options.app} with ${this.#target} workers (primary pid ${process.pid})`);
+    for (let slot = 1; slot <= this.#target; slot++) this.#spawn(slot, settings);
     try {
       while (!this.#finished()) {
-        await this.#sleep(TICK_MS);
-        for (let signal = this.#signals.shift(); signal; signal = this.#signals.shift()) this.#dispatch(signal);
+        await this.#sleep(this.#nextWake());
+        for (let signal = this.#signals.shift(); signal; signal = this.#signals.shift()) await this.#dispatch(signal);
         this.#housekeeping();
       }
     } finally {
       for (const [signal, handler] of handlers) process.off(signal, handler);
       cluster.off('message', this.#onMessage);
       cluster.off('exit', this.#onExit);
-      if (settings.pid) await rm(settings.pid, { force: true });
+      await runHook(this.#hooks, 'onExit', this.#context());
+      if (this.#settings.pid) await rm(this.#settings.pid, { force: true });
     }
     if (this.#halt) throw this.#halt;
     this.#log.info('stopped');
     return ExitCode.OK;
   }
 
+  /** preload: the app must load in the primary before any worker is forked (it is then closed again). */
+  async #preload(settings: ServerSettings): Promise<void> {
+    const app = await loadApp(this.#options.app, {
+      cwd: this.#options.cwd,
+      context: { workerId: 0 },
+      reportError: () => {},
+      fresh: this.#state !== 'booting',
+    });
+    await app.close?.();
+    this.#log.info(`preload: ${this.#options.app} loads (${settings.workers} workers will serve it)`);
+  }
+
   #finished(): boolean {
     return this.#state === 'stopping' && this.#workers.size === 0;
+  }
+
+  /** Sleep until the next tick, or sooner when a respawn is due. */
+  #nextWake(): number {
+    const due = Math.min(...this.#respawns.values()) - Date.now();
+    return Math.max(0, Math.min(TICK_MS, due));
   }
 
   #enqueue(signal: HandledSignal): void {
@@ -121,24 +192,52 @@ export class Arbiter {
     });
   }
 
-  #dispatch(signal: HandledSignal): void {
-    const handlers: Record<HandledSignal, () => void> = {
-      SIGTERM: () => this.#handleTerm(),
-      SIGINT: () => this.#handleQuit(signal),
-      SIGQUIT: () => this.#handleQuit(signal),
-    };
-    handlers[signal]();
+  async #dispatch(signal: HandledSignal): Promise<void> {
+    if (this.#state === 'stopping' && signal !== 'SIGINT' && signal !== 'SIGQUIT') return;
+    switch (signal) {
+      case 'SIGHUP':
+        return this.#handleHup();
+      case 'SIGTERM':
+        return this.#handleTerm();
+      case 'SIGINT':
+      case 'SIGQUIT':
+        return this.#handleQuit(signal);
+      case 'SIGTTIN':
+        return this.#handleTtin();
+      case 'SIGTTOU':
+        return this.#handleTtou();
+      case 'SIGUSR1':
+        return this.#handleUsr1();
+    }
   }
 
-  /**
-   * TERM: graceful stop. A repeated TERM changes nothing (some supervisors send it to the process and
-   * to its group); INT or QUIT turns a graceful stop into a fast one.
-   */
+  /** HUP: read the settings again and replace every worker, losing no request. */
+  async #handleHup(): Promise<void> {
+    if (this.#reload) return void this.#log.warn('SIGHUP: a reload is already in progress; ignored');
+    this.#log.info('SIGHUP: reloading (settings, then new workers; the old ones drain once the new ones serve)');
+    let next: LoadedServerConfig;
+    try {
+      next = await this.#options.reload();
+      if (next.settings.preload) await this.#preload(next.settings);
+    } catch (error) {
+      return void this.#log.error(`reload aborted, the current workers keep serving: ${describeError(error)}`);
+    }
+    await runHook(next.hooks, 'onReload', { ...this.#context(), settings: next.settings });
+    for (const bind of next.settings.bind) {
+      if (!this.#settings.bind.some((b) => formatBind(b) === formatBind(bind))) await removeStaleUnixSocket(bind);
+    }
+    this.#target = next.settings.workers;
+    this.#respawns.clear();
+    const succession: Succession = { kind: 'reload', incoming: new Set(), outgoing: this.#serving(), ...next };
+    this.#reload = succession;
+    for (let slot = 1; slot <= this.#target; slot++) succession.incoming.add(this.#spawn(slot, next.settings, succession));
+  }
+
+  /** TERM: graceful stop. Repeated, it changes nothing (some supervisors send it twice); INT/QUIT hurry it. */
   #handleTerm(): void {
-    if (this.#state === 'stopping') return;
-    const { gracefulTimeout } = this.#options.settings;
+    const { gracefulTimeout } = this.#settings;
     this.#log.info(`SIGTERM: stopping gracefully (in-flight requests get up to ${gracefulTimeout} s)`);
-    this.#stop({ gantry: 'drain', timeoutMs: gracefulTimeout * 1000 }, gracefulTimeout * 1000 + 1000);
+    this.#stop({ gantry: 'drain', timeoutMs: gracefulTimeout * 1000 }, gracefulTimeout * 1000 + 2000);
   }
 
   /** INT/QUIT: fast stop. */
@@ -147,12 +246,29 @@ export class Arbiter {
     this.#stop({ gantry: 'quit' }, FAST_STOP_MS);
   }
 
+  #handleTtin(): void {
+    this.#target++;
+    this.#log.info(`SIGTTIN: one more worker (${this.#target})`);
+  }
+
+  #handleTtou(): void {
+    if (this.#target <= 1) return void this.#log.info('SIGTTOU: already at one worker');
+    this.#target--;
+    this.#log.info(`SIGTTOU: one worker fewer (${this.#target})`);
+  }
+
+  #handleUsr1(): void {
+    this.#log.info('SIGUSR1: reopening log files');
+    for (const record of this.#workers.values()) this.#command(record, { gantry: 'reopen-logs' });
+  }
+
   #stop(command: PrimaryMessage, withinMs: number): void {
     this.#state = 'stopping';
     this.#respawns.clear();
     this.#stopDeadline = Math.min(this.#stopDeadline, Date.now() + withinMs);
     for (const record of this.#workers.values()) {
-      record.state = 'stopping';
+      if (command.gantry === 'drain' && record.state === 'draining') continue;
+      record.state = 'draining';
       this.#command(record, command);
     }
   }
@@ -169,18 +285,76 @@ export class Arbiter {
     });
   }
 
+  /** Workers that count toward the target: booting or serving, not draining, not a pending successor. */
+  #serving(): WorkerRecord[] {
+    return [...this.#workers.values()].filter((r) => r.state !== 'draining' && !r.succession);
+  }
+
   #housekeeping(): void {
+    const now = Date.now();
     if (this.#state === 'stopping') {
-      if (Date.now() >= this.#stopDeadline) this.#killAll('SIGKILL');
+      if (now >= this.#stopDeadline) this.#killAll('SIGKILL');
       return;
     }
-    const now = Date.now();
-    for (const [slot, notBefore] of this.#respawns) {
-      if (now >= notBefore) {
-        this.#respawns.delete(slot);
-        this.#spawn(slot);
+    for (const record of this.#workers.values()) this.#watch(record, now);
+    if (this.#reload) return;
+    this.#manageWorkers(now);
+  }
+
+  /** Kills workers that are hung, late to boot or late to finish draining. */
+  #watch(record: WorkerRecord, now: number): void {
+    const pid = record.process.process.pid;
+    if (record.killAt !== undefined) {
+      if (now >= record.killAt) record.process.process.kill('SIGKILL');
+      return;
+    }
+    const { timeout, bootTimeout, gracefulTimeout } = record.settings;
+    if (record.state === 'booting' && now - record.startedAt > bootTimeout * 1000) {
+      record.bootFailure = {
+        code: ErrorCode.APP_BOOT,
+        message: `worker ${record.slot} (pid ${pid}) was not serving ${bootTimeout} s after it started (boot-timeout)`,
+        exitCode: ExitCode.WORKER_BOOT_ERROR,
+      };
+      record.killAt = now;
+      record.process.process.kill('SIGKILL');
+    } else if (record.state === 'ready' && timeout > 0 && now - record.lastHeartbeat > timeout * 1000 + HEARTBEAT_SLACK_MS) {
+      const silent = ((now - record.lastHeartbeat) / 1000).toFixed(1);
+      this.#log.error(`worker ${record.slot} (pid ${pid}) is hung: no heartbeat for ${silent} s (timeout ${timeout} s); SIGABRT`);
+      record.killAt = now + ABORT_GRACE_MS;
+      record.process.process.kill('SIGABRT');
+    } else if (record.state === 'draining' && now - record.lastHeartbeat > (gracefulTimeout + 5) * 1000) {
+      this.#log.warn(`worker ${record.slot} (pid ${pid}) is still draining past graceful-timeout: SIGKILL`);
+      record.killAt = now;
+    }
+  }
+
+  #manageWorkers(now: number): void {
+    const serving = this.#serving();
+    const taken = new Set(serving.map((r) => r.slot));
+    for (let slot = 1; slot <= this.#target; slot++) {
+      if (taken.has(slot)) continue;
+      const notBefore = this.#respawns.get(slot) ?? 0;
+      if (now < notBefore) continue;
+      this.#respawns.delete(slot);
+      this.#spawn(slot, this.#settings);
+    }
+    for (const record of serving.filter((r) => r.slot > this.#target)) this.#drain(record);
+    for (const record of serving) {
+      const asked = record.recycleRequestedAt;
+      if (asked !== undefined && record.state === 'ready' && !this.#inSuccession(record) && now - asked >= RECYCLE_RETRY_MS) {
+        this.#recycle(record, now);
       }
     }
+  }
+
+  #inSuccession(record: WorkerRecord): boolean {
+    return [...this.#workers.values()].some((r) => r.succession?.outgoing.includes(record));
+  }
+
+  #drain(record: WorkerRecord): void {
+    record.state = 'draining';
+    record.lastHeartbeat = Date.now();
+    this.#command(record, { gantry: 'drain', timeoutMs: record.settings.gracefulTimeout * 1000 });
   }
 
   #killAll(signal: NodeJS.Signals): void {
@@ -190,77 +364,182 @@ export class Arbiter {
     }
   }
 
-  #spawn(slot: number): void {
-    const { settings, app, cwd } = this.#options;
-    const spec: WorkerSpec = { settings, app, cwd, workerId: slot };
+  #spawn(slot: number, settings: ServerSettings, succession?: Succession): WorkerRecord {
+    const { maxRequests, maxRequestsJitter } = settings;
+    const spec: WorkerSpec = {
+      settings,
+      app: this.#options.app,
+      cwd: this.#options.cwd,
+      workerId: slot,
+      maxRequests: maxRequests > 0 ? maxRequests + randomInt(maxRequestsJitter + 1) : 0,
+    };
+    // Workers read the config file only for their own hooks: its import-time code need not run N times.
+    const hooks = succession?.hooks ?? this.#hooks;
+    const configFile = this.#options.configFile;
+    if (configFile && (hooks.postFork || hooks.workerExit)) Object.assign(spec, { configFile });
     const worker = cluster.fork({ [WORKER_SETTINGS_ENV]: JSON.stringify(spec) });
     // An IPC failure with a dying worker is not the primary's problem: its exit is handled in #onExit.
     worker.on('error', (error) => this.#log.debug({ err: error }, `worker ${slot} channel error`));
-    this.#workers.set(worker.id, { slot, process: worker, startedAt: Date.now(), state: 'booting' });
+    const now = Date.now();
+    const record: WorkerRecord = { slot, process: worker, settings, startedAt: now, state: 'booting', lastHeartbeat: now };
+    if (succession) record.succession = succession;
+    this.#workers.set(worker.id, record);
     this.#log.info(`worker ${slot} (pid ${worker.process.pid}) booting`);
+    return record;
   }
 
   #onMessage = (worker: Worker, message: unknown): void => {
     const record = this.#workers.get(worker.id);
     if (!record || !isWorkerMessage(message)) return;
-    if (message.gantry === 'ready') {
-      if (record.state === 'booting') record.state = 'ready';
-      this.#log.info(`worker ${record.slot} (pid ${worker.process.pid}) ready`);
-      this.#announceIfReady();
-    } else if (message.gantry === 'boot-error') {
-      record.bootFailure = message;
+    switch (message.gantry) {
+      case 'heartbeat':
+        if (record.state !== 'draining') record.lastHeartbeat = Date.now();
+        return;
+      case 'ready':
+        return this.#onReady(record);
+      case 'boot-error':
+        record.bootFailure = message;
+        return;
+      case 'recycle':
+        return this.#recycle(record, Date.now());
+      case 'stopped-accepting':
+        // node:cluster has taken this worker off the listener by now (its own message came first), so
+        // this answer is the last thing it can receive before a handed-off connection could be lost.
+        return this.#command(record, { gantry: 'no-more-connections' });
     }
   };
 
+  #onReady(record: WorkerRecord): void {
+    if (record.state !== 'booting') return;
+    record.state = 'ready';
+    record.lastHeartbeat = Date.now();
+    this.#log.info(`worker ${record.slot} (pid ${record.process.process.pid}) ready`);
+    const succession = record.succession;
+    if (succession && [...succession.incoming].every((r) => r.state === 'ready')) this.#complete(succession);
+    this.#announceIfReady();
+  }
+
   #announceIfReady(): void {
     if (this.#state !== 'booting') return;
-    const ready = [...this.#workers.values()].filter((r) => r.state === 'ready').length;
-    if (ready < this.#options.settings.workers) return;
+    const ready = this.#serving().filter((r) => r.state === 'ready').length;
+    if (ready < this.#target) return;
     this.#state = 'running';
-    const urls = this.#options.settings.bind.map(bindUrl).join(', ');
+    const urls = this.#settings.bind.map(bindUrl).join(', ');
     this.#log.info(`listening at ${urls} with ${ready} workers`);
+    void runHook(this.#hooks, 'whenReady', this.#context());
+  }
+
+  /** max-requests: start a successor for this worker; drain it once the successor serves. */
+  #recycle(record: WorkerRecord, now: number): void {
+    record.recycleRequestedAt = now;
+    if (this.#state !== 'running' || this.#reload || record.state !== 'ready' || this.#inSuccession(record)) return;
+    const succession: Succession = {
+      kind: 'recycle',
+      incoming: new Set(),
+      outgoing: [record],
+      settings: this.#settings,
+      hooks: this.#hooks,
+    };
+    succession.incoming.add(this.#spawn(record.slot, this.#settings, succession));
+  }
+
+  #complete(succession: Succession): void {
+    for (const record of succession.incoming) delete record.succession;
+    for (const record of succession.outgoing) if (this.#workers.has(record.process.id)) this.#drain(record);
+    if (succession.kind === 'reload') {
+      const previousPid = this.#settings.pid;
+      this.#settings = succession.settings;
+      this.#hooks = succession.hooks;
+      this.#reload = undefined;
+      if (previousPid !== this.#settings.pid) void this.#movePidFile(previousPid);
+      this.#log.info(
+        `reload complete: ${succession.incoming.size} new workers serving, ${succession.outgoing.length} old ones draining`,
+      );
+    }
+  }
+
+  async #movePidFile(previous: string | null): Promise<void> {
+    if (previous) await rm(previous, { force: true });
+    if (this.#settings.pid) await writeFile(this.#settings.pid, `${process.pid}\n`);
+  }
+
+  /** A successor failed: stop the other successors; the predecessors never stopped serving. */
+  #abandon(succession: Succession, reason: string): void {
+    for (const record of succession.incoming) {
+      delete record.succession;
+      if (!this.#workers.has(record.process.id)) continue;
+      record.state = 'draining';
+      this.#command(record, { gantry: 'quit' });
+    }
+    if (succession.kind === 'reload') {
+      this.#reload = undefined;
+      this.#target = this.#settings.workers;
+      this.#log.error(`reload failed, the old workers keep serving: ${reason}`);
+    } else {
+      this.#log.error(`could not replace worker ${succession.outgoing[0]?.slot} (max-requests), it keeps serving: ${reason}`);
+    }
   }
 
   #onExit = (worker: Worker, code: number | null, signal: NodeJS.Signals | null): void => {
     const record = this.#workers.get(worker.id);
     if (!record) return;
     this.#workers.delete(worker.id);
-    const pid = worker.process.pid;
     const how = signal
       ? `was killed by ${signal}${signal === 'SIGKILL' ? ' (perhaps out of memory?)' : ''}`
       : `exited with code ${code}`;
-    const wasStopping = record.state === 'stopping';
-    const reason = wasStopping ? 'stopped' : record.bootFailure ? 'failed to boot' : 'crashed';
-    (wasStopping && code === 0 ? this.#log.info : this.#log.warn).call(
-      this.#log,
-      `worker ${record.slot} (pid ${pid}) ${how}: ${reason}`,
-    );
+    const reason =
+      record.state === 'draining'
+        ? 'stopped'
+        : record.bootFailure
+          ? 'failed to boot'
+          : record.killAt !== undefined
+            ? 'hung'
+            : 'crashed';
+    const level = reason === 'stopped' && code === 0 ? 'info' : 'warn';
+    this.#log[level](`worker ${record.slot} (pid ${worker.process.pid}) ${how}: ${reason}`);
+    this.#wake?.();
+    if (this.#state === 'stopping' || record.state === 'draining') return;
 
-    if (this.#state === 'stopping') {
-      this.#wake?.();
-      return;
+    const failure = record.state === 'booting' ? this.#bootFailureOf(record, code, signal) : undefined;
+    if (record.succession) {
+      return this.#abandon(record.succession, failure?.message ?? `worker ${record.slot} ${how} before it was serving`);
     }
-    if (record.bootFailure) return this.#haltWith(record.bootFailure);
-    if (record.state === 'booting' && signal === null) {
-      // Its report may not have arrived (exit and message race): the exit code still says what failed.
-      const exitCode = code === ExitCode.APP_LOAD_ERROR || code === ExitCode.USAGE ? code : ExitCode.WORKER_BOOT_ERROR;
-      return this.#haltWith({
-        code: exitCode === ExitCode.APP_LOAD_ERROR ? ErrorCode.APP_EXPORT : ErrorCode.APP_BOOT,
-        message: `worker ${record.slot} exited with code ${code} while loading the app, before it was ready`,
-        exitCode,
-      });
-    }
-    this.#scheduleRespawn(record);
+    if (failure) return this.#haltWith(failure);
+    // A predecessor that dies mid-succession is replaced by its successor; otherwise respawn its slot.
+    if (!this.#reload && !this.#inSuccessionAfterExit(record)) this.#scheduleRespawn(record);
   };
+
+  #inSuccessionAfterExit(record: WorkerRecord): boolean {
+    for (const other of this.#workers.values()) {
+      const outgoing = other.succession?.outgoing;
+      if (outgoing?.includes(record)) {
+        outgoing.splice(outgoing.indexOf(record), 1);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Why a booting worker exited, or undefined when a signal killed it (respawned, not a boot failure). */
+  #bootFailureOf(record: WorkerRecord, code: number | null, signal: NodeJS.Signals | null): BootFailure | undefined {
+    if (record.bootFailure) return record.bootFailure;
+    if (signal !== null) return undefined;
+    // Its report may not have arrived (exit and message race): the exit code still says what failed.
+    const exitCode = code === ExitCode.APP_LOAD_ERROR || code === ExitCode.USAGE ? code : ExitCode.WORKER_BOOT_ERROR;
+    return {
+      code: exitCode === ExitCode.APP_LOAD_ERROR ? ErrorCode.APP_EXPORT : ErrorCode.APP_BOOT,
+      message: `worker ${record.slot} exited with code ${code} while loading the app, before it was ready`,
+      exitCode,
+    };
+  }
 
   #scheduleRespawn(record: WorkerRecord): void {
     const lived = Date.now() - record.startedAt;
     const previous = this.#backoff.get(record.slot) ?? 0;
     const delay = lived >= STABLE_AFTER_MS ? 0 : Math.min(BACKOFF_MAX_MS, previous === 0 ? BACKOFF_FIRST_MS : previous * 2);
     this.#backoff.set(record.slot, delay);
-    if (delay > 0) this.#log.warn(`worker ${record.slot} is crashing repeatedly: respawning in ${delay} ms`);
+    if (previous > 0 && delay > previous) this.#log.warn(`worker ${record.slot} keeps crashing: respawning in ${delay} ms`);
     this.#respawns.set(record.slot, Date.now() + delay);
-    this.#wake?.();
   }
 
   #haltWith(failure: BootFailure): void {
@@ -268,6 +547,5 @@ export class Arbiter {
       exitCode: failure.exitCode,
     });
     this.#stop({ gantry: 'quit' }, FAST_STOP_MS);
-    this.#wake?.();
   }
 }

@@ -4,9 +4,10 @@
  */
 import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { ErrorCode, ExitCode, GantryError } from '../errors.js';
+import { ErrorCode, ExitCode, GantryError, ProblemsError } from '../errors.js';
 import { importFile } from '../module-loader.js';
 import type { BindAddress } from './bind.js';
+import { type Hooks, hookProblems } from './hooks.js';
 import type { LogFormat, LogLevel, ServerSettings } from './settings.js';
 
 /** What a config file may set: each setting, in its typed form or as the string the CLI would take. */
@@ -14,19 +15,34 @@ export interface GantryConfig {
   bind?: string | readonly string[];
   workers?: number;
   threads?: number;
+  timeout?: number;
+  bootTimeout?: number;
   gracefulTimeout?: number;
+  maxRequests?: number;
+  maxRequestsJitter?: number;
+  preload?: boolean;
   keepAlive?: number;
+  headerTimeout?: number;
+  requestTimeout?: number;
+  limitRequestLine?: number;
+  limitRequestFields?: number;
+  limitRequestFieldSize?: number;
+  limitRequestBody?: number;
+  requireHostHeader?: boolean;
   forwardedAllowIps?: string | readonly string[];
   secureSchemeHeaders?: Readonly<Record<string, string>>;
   pid?: string | null;
   logLevel?: LogLevel;
   logFormat?: LogFormat;
   accessLog?: string | null;
+  accessLogFormat?: string;
+  /** Lifecycle hooks: onStarting, whenReady, onReload, onExit (primary); postFork, workerExit (worker). */
+  hooks?: Hooks;
 }
 
-// The compiler checks that GantryConfig and ServerSettings name the same settings.
+// The compiler checks that GantryConfig names every setting, and nothing else but hooks.
 type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never] ? true : never;
-const configCoversEverySetting: SameKeys<GantryConfig, ServerSettings> = true;
+const configCoversEverySetting: SameKeys<Omit<GantryConfig, 'hooks'>, ServerSettings> = true;
 void configCoversEverySetting;
 export type { BindAddress };
 
@@ -54,7 +70,9 @@ export function findConfigFile(named: string | undefined, cwd: string): string |
 export interface LoadedConfigFile {
   /** As given or found, relative to cwd, for messages. */
   readonly path: string;
+  /** The settings it sets (everything but `hooks`), for the registry to check. */
   readonly values: Readonly<Record<string, unknown>>;
+  readonly hooks: Hooks;
 }
 
 export async function loadConfigFile(file: string, cwd: string, options: { fresh?: boolean } = {}): Promise<LoadedConfigFile> {
@@ -78,5 +96,8 @@ export async function loadConfigFile(file: string, cwd: string, options: { fresh
       { exitCode: ExitCode.USAGE },
     );
   }
-  return { path, values: config as Record<string, unknown> };
+  const { hooks, ...values } = config as Record<string, unknown>;
+  const problems = hookProblems(hooks, path);
+  if (problems.length > 0) throw new ProblemsError(ErrorCode.SETTINGS, 'Invalid settings', problems);
+  return { path, values, hooks: (hooks as Hooks | undefined) ?? {} };
 }

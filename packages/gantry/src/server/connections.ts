@@ -29,7 +29,10 @@ type TrackedSocket = Socket & { [stateSymbol]: ConnectionState };
 export interface InFlight {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  /** performance.now() when the request started. */
   readonly startedAt: number;
+  /** Its slot on the in-flight board, or -1. */
+  slot: number;
 }
 
 export interface DrainResult {
@@ -67,22 +70,24 @@ export class ConnectionTracker {
     socket.once('close', () => this.#connections.delete(socket));
   }
 
-  /** Call at the start of each request; `onDone` runs once its response is complete or abandoned. */
-  begin(req: IncomingMessage, res: ServerResponse, onDone?: (entry: InFlight) => void): void {
-    const socket = req.socket as TrackedSocket;
-    const state = socket[stateSymbol];
-    const entry: InFlight = { req, res, startedAt: performance.now() };
+  /** Call at the start of each request, and `end` once its response is complete or abandoned. */
+  begin(req: IncomingMessage, res: ServerResponse): InFlight {
+    const state = (req.socket as TrackedSocket)[stateSymbol];
+    const entry: InFlight = { req, res, startedAt: performance.now(), slot: -1 };
     this.#inFlight.set(res, entry);
     if (state) state.active++;
     if (this.#draining) res.setHeader('connection', 'close');
-    res.once('close', () => {
-      this.#inFlight.delete(res);
-      if (state && --state.active === 0) {
-        state.idleSince = Date.now();
-        state.bytesReadWhenIdle = socket.bytesRead;
-      }
-      onDone?.(entry);
-    });
+    return entry;
+  }
+
+  end(entry: InFlight): void {
+    this.#inFlight.delete(entry.res);
+    const socket = entry.req.socket as TrackedSocket;
+    const state = socket[stateSymbol];
+    if (state && --state.active === 0) {
+      state.idleSince = Date.now();
+      state.bytesReadWhenIdle = socket.bytesRead;
+    }
   }
 
   #isIdle(socket: TrackedSocket, now: number): boolean {

@@ -1,14 +1,18 @@
 /**
- * A worker's HTTP side: one node:http server per bind address, all feeding one request pipeline
- * (proxy trust, in-flight tracking, error containment, access log), with a lossless drain.
+ * A worker's HTTP side: one node:http server per bind address, all feeding one request pipeline:
+ * limits and framing checks, proxy trust, in-flight tracking, error containment, access log, and a
+ * count for max-requests. Bad input is answered 4xx and closed; the app is not called for it.
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { Socket } from 'node:net';
 import { ErrorCode, ExitCode, GantryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AccessLog } from './access-log.js';
 import type { RequestHandler } from './app.js';
 import { type BindAddress, formatBind, listenOptions } from './bind.js';
-import { ConnectionTracker, type DrainResult } from './connections.js';
+import { ConnectionTracker, type DrainResult, type InFlight } from './connections.js';
+import type { InFlightBoard } from './in-flight-board.js';
+import { type RequestLimits, checkRequest, headerBlockSize, requestLimits, watchStreamedBody } from './limits.js';
 import { ProxyTrust } from './proxy.js';
 import type { ServerSettings } from './settings.js';
 
@@ -17,6 +21,9 @@ export interface HttpServiceOptions {
   readonly handler: RequestHandler;
   readonly logger: Logger;
   readonly accessLog?: AccessLog | undefined;
+  readonly board?: InFlightBoard | undefined;
+  /** Called once, when the worker has served its max-requests. */
+  readonly onMaxRequests?: (() => void) | undefined;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -32,15 +39,34 @@ function answer(res: ServerResponse, status: number, text: string): void {
   res.end(text);
 }
 
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Payload Too Large',
+  414: 'URI Too Long',
+  431: 'Request Header Fields Too Large',
+};
+
+function rawAnswer(socket: Socket, status: number): void {
+  if (!socket.writable) return void socket.destroy();
+  const text = STATUS_TEXT[status] ?? 'Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length + 1}\r\n\r\n${text}\n`,
+  );
+}
+
 export class HttpService {
   readonly #options: HttpServiceOptions;
   readonly #proxy: ProxyTrust;
+  readonly #limits: RequestLimits;
   readonly #tracker = new ConnectionTracker();
   readonly #servers: Server[] = [];
+  #served = 0;
 
   constructor(options: HttpServiceOptions) {
     this.#options = options;
     this.#proxy = new ProxyTrust(options.settings.forwardedAllowIps, options.settings.secureSchemeHeaders);
+    this.#limits = requestLimits(options.settings);
   }
 
   get tracker(): ConnectionTracker {
@@ -48,37 +74,94 @@ export class HttpService {
   }
 
   #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const { accessLog, handler } = this.#options;
-    this.#tracker.begin(
-      req,
-      res,
-      accessLog &&
-        ((entry) => accessLog.write({ req, res, startedAt: entry.startedAt, clientAddress: this.#proxy.clientAddress(req) })),
-    );
+    const { board } = this.#options;
+    const entry = this.#tracker.begin(req, res);
+    if (board) entry.slot = board.begin(req.method ?? '', req.url ?? '');
+    res.once('close', () => this.#onDone(entry));
+    this.#count();
+
+    const rejection = checkRequest(req, this.#limits);
+    if (rejection) return answer(res, rejection.status, `${STATUS_TEXT[rejection.status]}: ${rejection.reason}\n`);
+    if (req.headers['transfer-encoding'] !== undefined) watchStreamedBody(req, res, this.#limits.body);
     const scheme = this.#proxy.apply(req);
-    if (scheme === null) {
-      answer(res, 400, 'Bad Request: the proxy sent conflicting scheme headers\n');
-      return;
-    }
+    if (scheme === null) return answer(res, 400, 'Bad Request: the proxy sent conflicting scheme headers\n');
     try {
-      const result = handler(req, res, scheme);
+      const result = this.#options.handler(req, res, scheme);
       if (isThenable(result)) result.then(undefined, (error: unknown) => this.#onAppError(error, req, res));
     } catch (error) {
       this.#onAppError(error, req, res);
     }
   };
 
+  #onDone(entry: InFlight): void {
+    this.#tracker.end(entry);
+    this.#options.board?.end(entry.slot);
+    const { accessLog } = this.#options;
+    if (accessLog) {
+      const { req, res, startedAt } = entry;
+      accessLog.write({ req, res, startedAt, clientAddress: this.#proxy.clientAddress(req) });
+    }
+  }
+
+  #count(): void {
+    const { maxRequests } = this.#options.settings;
+    if (++this.#served === maxRequests) this.#options.onMaxRequests?.();
+  }
+
   #onAppError(error: unknown, req: IncomingMessage, res: ServerResponse): void {
+    // The request died under the app (the client went away, or its body was malformed and refused):
+    // the app failing to read it is no app error, and there is nobody to answer.
+    if (req.destroyed && req.socket.destroyed) {
+      this.#options.logger.debug(
+        { err: error, method: req.method, url: req.url },
+        'the request was aborted while the app read it',
+      );
+      return;
+    }
     this.#options.logger.error({ err: error, method: req.method, url: req.url }, 'the app threw while handling a request');
     answer(res, 500, 'Internal Server Error\n');
   }
 
+  /** A request node's parser refused (or a client too slow): 4xx and close, never a crash or a 5xx. */
+  #onClientError = (error: NodeJS.ErrnoException, socket: Socket): void => {
+    const code = error.code ?? '';
+    this.#options.logger.debug({ code, reason: error.message }, 'refused a malformed request');
+    if (code === 'ECONNRESET' || code === 'EPIPE') return void socket.destroy();
+    if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return rawAnswer(socket, 408);
+    // Bytes after a request that closes the connection (HTTP/1.0, Connection: close): ignored, as they
+    // must be; the pending response is still sent, then the connection closes.
+    if (code === 'HPE_CLOSED_CONNECTION') return;
+    // Past the 64 KiB header block (a request line that long included): 431. Within it, limits are checked per request.
+    if (code === 'HPE_HEADER_OVERFLOW') return rawAnswer(socket, 431);
+    rawAnswer(socket, 400);
+  };
+
   #createServer(): Server {
-    const { keepAlive } = this.#options.settings;
-    const server = createServer({ keepAliveTimeout: keepAlive * 1000 }, this.#onRequest);
-    // A request's headers must arrive within this, and nginx's proxy timeouts are 60 s: keep them apart
-    // from the keep-alive timeout, which only measures idle time between requests.
-    server.headersTimeout = 60_000;
+    const { keepAlive, headerTimeout, requestTimeout, requireHostHeader } = this.#options.settings;
+    const server = createServer(
+      {
+        keepAliveTimeout: keepAlive * 1000,
+        headersTimeout: headerTimeout * 1000,
+        requestTimeout: requestTimeout * 1000,
+        // How often node looks for requests past those timeouts (its default, 30 s, would make them late).
+        connectionsCheckingInterval: Math.min(1000, (headerTimeout * 1000) / 2),
+        maxHeaderSize: headerBlockSize(this.#limits),
+        requireHostHeader,
+      },
+      this.#onRequest,
+    );
+    // One more than the limit, so that a request over it is seen (node drops the extra ones silently).
+    server.maxHeadersCount = this.#limits.fields + 1;
+    // A client that half-closes after pipelining requests still gets their responses (node would abort
+    // them); the connection closes after the last one.
+    (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+    server.on('clientError', this.#onClientError);
+    // gantry is not a forward proxy: a CONNECT (a tunnel request) gets 405 instead of a silent close.
+    server.on('connect', (_req: IncomingMessage, socket: Socket) =>
+      socket.end(
+        'HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nContent-Length: 0\r\n\r\n',
+      ),
+    );
     this.#tracker.watch(server);
     return server;
   }

@@ -2,9 +2,10 @@
  * Every `gantry serve` setting, declared once. The flag (--graceful-timeout), the environment variable
  * (GANTRY_GRACEFUL_TIMEOUT) and the config-file key (gracefulTimeout) are derived from the key.
  */
-import { choice, integer, list, optionalPath, seconds } from '../settings/codecs.js';
+import { boolean, choice, integer, list, optionalPath, seconds } from '../settings/codecs.js';
 import type { Registry } from '../settings/registry.js';
 import { type BindAddress, bindCodec, parseBind } from './bind.js';
+import { DEFAULT_ACCESS_LOG_FORMAT, accessLogFormatCodec } from './access-log.js';
 import { allowedAddressCodec, headerMapCodec } from './proxy.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -16,14 +17,27 @@ export interface ServerSettings {
   bind: BindAddress[];
   workers: number;
   threads: number;
+  timeout: number;
+  bootTimeout: number;
   gracefulTimeout: number;
+  maxRequests: number;
+  maxRequestsJitter: number;
+  preload: boolean;
   keepAlive: number;
+  headerTimeout: number;
+  requestTimeout: number;
+  limitRequestLine: number;
+  limitRequestFields: number;
+  limitRequestFieldSize: number;
+  limitRequestBody: number;
+  requireHostHeader: boolean;
   forwardedAllowIps: string[];
   secureSchemeHeaders: Record<string, string>;
   pid: string | null;
   logLevel: LogLevel;
   logFormat: LogFormat;
   accessLog: string | null;
+  accessLogFormat: string;
 }
 
 export const serverSettings = {
@@ -48,17 +62,89 @@ export const serverSettings = {
     section: 'Worker processes',
     doc: "Size of each worker's thread pool for CPU-heavy work (Node serves requests on one thread).",
   },
+  timeout: {
+    codec: seconds(),
+    default: 30,
+    section: 'Worker processes',
+    doc: 'A worker whose event loop is stuck this long is logged with the requests it was serving, then killed (SIGABRT, then SIGKILL) and replaced; 0 turns the watch off.',
+  },
+  bootTimeout: {
+    codec: seconds({ min: 1 }),
+    default: 60,
+    section: 'Worker processes',
+    doc: 'A worker must be serving within this long after it starts; otherwise the start (or the reload) fails.',
+  },
   gracefulTimeout: {
     codec: seconds(),
     default: 30,
     section: 'Worker processes',
     doc: 'On stop or reload, how long in-flight requests may run before their worker is killed.',
   },
+  maxRequests: {
+    codec: integer({ min: 0 }),
+    default: 0,
+    section: 'Worker processes',
+    doc: 'Replace a worker after it has served this many requests (a cure for slow leaks); 0 never.',
+  },
+  maxRequestsJitter: {
+    codec: integer({ min: 0 }),
+    default: 0,
+    section: 'Worker processes',
+    doc: "Add a random 0..N to each worker's max-requests, so workers are not all replaced at once.",
+  },
+  preload: {
+    codec: boolean(),
+    default: false,
+    section: 'Worker processes',
+    doc: 'Load the app in the primary before forking, so a broken app is reported once before any worker starts (see README).',
+  },
   keepAlive: {
     codec: seconds({ min: 1 }),
     default: 65,
     section: 'Server socket',
     doc: "Idle keep-alive timeout; keep it above the proxy's upstream keepalive_timeout (nginx: 60 s).",
+  },
+  headerTimeout: {
+    codec: seconds({ min: 1 }),
+    default: 10,
+    section: 'Limits',
+    doc: "A client must send a request's headers within this long (slow clients are answered 408 and closed).",
+  },
+  requestTimeout: {
+    codec: seconds({ min: 1 }),
+    default: 60,
+    section: 'Limits',
+    doc: 'A client must send a whole request, body included, within this long; at least header-timeout.',
+  },
+  limitRequestLine: {
+    codec: integer({ min: 0, max: 65536 }),
+    default: 4094,
+    section: 'Limits',
+    doc: 'Longest request line (method, target, version) in bytes; longer gets 414. 0 means 65536.',
+  },
+  limitRequestFields: {
+    codec: integer({ min: 1, max: 32768 }),
+    default: 100,
+    section: 'Limits',
+    doc: 'Most header fields in a request; more gets 431.',
+  },
+  limitRequestFieldSize: {
+    codec: integer({ min: 0, max: 65536 }),
+    default: 8190,
+    section: 'Limits',
+    doc: 'Longest header field line (name: value and CRLF) in bytes; longer gets 431. 0 means 65536. The whole header block is capped at 64 KiB.',
+  },
+  limitRequestBody: {
+    codec: integer({ min: 0 }),
+    default: 10 * 1024 * 1024,
+    section: 'Limits',
+    doc: 'Largest request body in bytes (declared or streamed); larger gets 413 and the app is not called. 0 is no limit.',
+  },
+  requireHostHeader: {
+    codec: boolean(),
+    default: true,
+    section: 'Limits',
+    doc: 'Answer 400 to an HTTP/1.1 request without a Host header, as RFC 9112 requires.',
   },
   forwardedAllowIps: {
     codec: list(allowedAddressCodec),
@@ -95,6 +181,21 @@ export const serverSettings = {
     codec: optionalPath(),
     default: null,
     section: 'Logging',
-    doc: 'Access log file, "-" for standard output; off when unset.',
+    doc: 'Access log file, "-" for standard output; off when unset. SIGUSR1 reopens it.',
+  },
+  accessLogFormat: {
+    codec: accessLogFormatCodec,
+    default: DEFAULT_ACCESS_LOG_FORMAT,
+    section: 'Logging',
+    doc: 'gunicorn\'s access log format (atoms like %(h)s %(r)s %(s)s, see README), or "json" for one JSON object per line.',
   },
 } satisfies Registry<ServerSettings>;
+
+/** Problems between settings, which no single setting's codec can see. */
+export function crossSettingProblems(settings: ServerSettings): string[] {
+  const problems: string[] = [];
+  if (settings.requestTimeout < settings.headerTimeout) {
+    problems.push(`requestTimeout (${settings.requestTimeout} s) must be at least headerTimeout (${settings.headerTimeout} s)`);
+  }
+  return problems;
+}

@@ -1,16 +1,23 @@
 /**
  * One worker process: loads the app, serves it on the shared listeners, drains on request and exits.
- * The life of a worker follows gunicorn's (workers/base.py): set up, load the app, serve, and exit on
- * the primary's word; a worker whose app fails to load reports why and exits with a code that stops
- * the whole server instead of a crash loop.
+ * Its life follows gunicorn's (workers/base.py): set up (postFork), load the app, serve, and exit on
+ * the primary's word. A worker whose app fails to load reports why and exits with a code that stops
+ * the whole server instead of a crash loop. Its event loop beats a heartbeat to the primary, and a
+ * watchdog thread reports what it was serving if that beat stops.
  */
+import { Worker } from 'node:worker_threads';
 import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../errors.js';
 import { type Logger, createLogger } from '../logger.js';
+import { THREADS_ENV, closeThreads } from '../threads.js';
 import { type AccessLog, createAccessLog } from './access-log.js';
 import { type LoadedApp, loadApp } from './app.js';
+import { loadConfigFile } from './config-file.js';
+import { type Hooks, type WorkerContext, runHook } from './hooks.js';
 import { HttpService } from './http.js';
-import { type WorkerMessage, isPrimaryMessage } from './messages.js';
+import { BEAT_MS, InFlightBoard } from './in-flight-board.js';
+import { HEARTBEAT_MS, type WorkerMessage, isPrimaryMessage } from './messages.js';
 import type { ServerSettings } from './settings.js';
+import type { WatchdogData } from './watchdog.js';
 
 /** What the primary hands a worker (as JSON in WORKER_SETTINGS_ENV). */
 export interface WorkerSpec {
@@ -18,8 +25,14 @@ export interface WorkerSpec {
   readonly app: string;
   readonly cwd: string;
   readonly workerId: number;
+  /** The config file, for the worker-side hooks; absolute. */
+  readonly configFile?: string;
+  /** This worker's max-requests, jitter drawn (0: no limit). */
+  readonly maxRequests: number;
 }
 
+/** How long to wait for the primary's 'no-more-connections' (it may be gone) before exiting anyway. */
+const HANDOFF_WAIT_MS = 2000;
 /** How long an app's own close() may take after the drain, before the worker exits anyway. */
 const APP_CLOSE_TIMEOUT_MS = 5000;
 /** After an uncaught exception, in-flight requests get this long to finish. */
@@ -48,39 +61,106 @@ async function reportBootError(error: unknown, logger: Logger): Promise<never> {
   process.exit(exitCode);
 }
 
-async function closeApp(app: LoadedApp, logger: Logger): Promise<void> {
-  if (!app.close) return;
+/**
+ * node:cluster's round-robin primary may have handed this worker a connection just before it saw the
+ * worker close its listener. Alive, the worker sends such a connection back; gone, the connection is
+ * lost (the primary waits for an answer forever, and the client hangs). IPC is ordered, so once the
+ * primary answers this, every connection handed over before has arrived and been sent back.
+ */
+function whenNoMoreConnections(): Promise<unknown> {
+  let resolveAck: () => void = () => {};
+  const acked = new Promise<void>((resolve) => (resolveAck = resolve));
+  const onMessage = (message: unknown) => {
+    if (isPrimaryMessage(message) && message.gantry === 'no-more-connections') resolveAck();
+  };
+  process.on('message', onMessage);
+  void send({ gantry: 'stopped-accepting' });
+  return withTimeout(acked, HANDOFF_WAIT_MS).finally(() => process.off('message', onMessage));
+}
+
+async function withTimeout(task: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), APP_CLOSE_TIMEOUT_MS);
-  });
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
   try {
-    const outcome = await Promise.race([app.close().then(() => 'closed' as const), timeout]);
-    if (outcome === 'timeout') logger.warn(`the app's close() did not finish within ${APP_CLOSE_TIMEOUT_MS / 1000} s`);
-  } catch (error) {
-    logger.error({ err: error }, "the app's close() failed");
+    return await Promise.race([task.then(() => true), timeout]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+async function closeApp(app: LoadedApp, logger: Logger): Promise<void> {
+  if (!app.close) return;
+  try {
+    if (!(await withTimeout(app.close(), APP_CLOSE_TIMEOUT_MS))) {
+      logger.warn(`the app's close() did not finish within ${APP_CLOSE_TIMEOUT_MS / 1000} s`);
+    }
+  } catch (error) {
+    logger.error({ err: error }, "the app's close() failed");
+  }
+}
+
+/** Beats the in-flight board's clock and the primary's heartbeat while the event loop turns. */
+function startHeartbeat(board: InFlightBoard | undefined): void {
+  board?.beat();
+  let sinceHeartbeat = 0;
+  const timer = setInterval(() => {
+    board?.beat();
+    sinceHeartbeat += BEAT_MS;
+    if (sinceHeartbeat >= HEARTBEAT_MS) {
+      sinceHeartbeat = 0;
+      void send({ gantry: 'heartbeat' });
+    }
+  }, BEAT_MS);
+  timer.unref();
+}
+
+function startWatchdog(board: InFlightBoard, settings: ServerSettings, workerId: number, logger: Logger): void {
+  const data: WatchdogData = {
+    buffer: board.buffer,
+    timeoutMs: settings.timeout * 1000,
+    workerId,
+    logLevel: settings.logLevel,
+    logFormat: settings.logFormat,
+  };
+  const watchdog = new Worker(new URL('./watchdog.js', import.meta.url), { workerData: data });
+  watchdog.on('error', (error) => logger.error({ err: error }, 'the watchdog thread failed'));
+  watchdog.unref();
 }
 
 export async function runWorker(spec: WorkerSpec): Promise<void> {
   const { settings, workerId } = spec;
   const logger = createLogger({ level: settings.logLevel, format: settings.logFormat, role: 'worker', workerId });
   process.title = `gantry: worker ${workerId} [${spec.app}]`;
+  // The app's gantry/threads sizes its pool from this (its copy of gantry may not be ours).
+  process.env[THREADS_ENV] = String(settings.threads);
 
+  const context: WorkerContext = { id: workerId, pid: process.pid, settings, log: logger };
+  let hooks: Hooks = {};
   let accessLog: AccessLog | undefined;
   let app: LoadedApp;
   let http: HttpService;
+  const board = settings.timeout > 0 ? new InFlightBoard() : undefined;
   try {
-    accessLog = settings.accessLog === null ? undefined : createAccessLog(settings.accessLog);
+    if (spec.configFile) hooks = (await loadConfigFile(spec.configFile, spec.cwd)).hooks;
+    await runHook(hooks, 'postFork', context, { rethrow: true });
+    accessLog = settings.accessLog === null ? undefined : createAccessLog(settings.accessLog, settings.accessLogFormat);
     app = await loadApp(spec.app, {
       cwd: spec.cwd,
       context: { workerId },
       reportError: (error, req) =>
         logger.error({ err: error, method: req.method, url: req.url }, 'the app failed while handling a request'),
     });
-    http = new HttpService({ settings, handler: app.handle, logger, accessLog });
+    http = new HttpService({
+      settings: { ...settings, maxRequests: spec.maxRequests },
+      handler: app.handle,
+      logger,
+      accessLog,
+      board,
+      onMaxRequests: () => {
+        logger.info(`served ${spec.maxRequests} requests (max-requests): asking to be replaced`);
+        void send({ gantry: 'recycle' });
+      },
+    });
     await http.listen(settings.bind);
   } catch (error) {
     return reportBootError(error, logger);
@@ -90,14 +170,19 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
   const drainAndExit = async (timeoutMs: number, exitCode: ExitCodeValue) => {
     if (stopping) return;
     stopping = true;
-    const { destroyed, interrupted } = await http.drain(timeoutMs);
+    const drained = http.drain(timeoutMs);
+    const handedOff = whenNoMoreConnections();
+    const { destroyed, interrupted } = await drained;
+    await handedOff;
     if (destroyed > 0) {
       logger.warn(
         { interrupted: interrupted.map(({ req }) => `${req.method} ${req.url}`) },
         `graceful timeout: closed ${destroyed} connection(s) with ${interrupted.length} request(s) still running`,
       );
     }
+    await runHook(hooks, 'workerExit', context);
     await closeApp(app, logger);
+    await withTimeout(closeThreads(), APP_CLOSE_TIMEOUT_MS);
     accessLog?.flush();
     process.exit(exitCode);
   };
@@ -106,16 +191,19 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
     accessLog?.flush();
     process.exit(ExitCode.OK);
   };
+  const reopenLogs = () => accessLog?.reopen();
 
   process.on('message', (message: unknown) => {
     if (!isPrimaryMessage(message)) return;
     if (message.gantry === 'drain') void drainAndExit(message.timeoutMs, ExitCode.OK);
     else if (message.gantry === 'quit') quit();
+    else if (message.gantry === 'reopen-logs') reopenLogs();
   });
   // Signals sent to the worker itself, as gunicorn's workers take them: TERM graceful, INT/QUIT now.
   process.on('SIGTERM', () => void drainAndExit(settings.gracefulTimeout * 1000, ExitCode.OK));
   process.on('SIGINT', quit);
   process.on('SIGQUIT', quit);
+  process.on('SIGUSR1', reopenLogs);
   // The primary is gone (killed): nobody supervises this worker any more.
   process.on('disconnect', quit);
   process.on('uncaughtException', (error) => {
@@ -123,5 +211,7 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
     void drainAndExit(Math.min(CRASH_DRAIN_TIMEOUT_MS, settings.gracefulTimeout * 1000), ExitCode.FAILURE);
   });
 
+  startHeartbeat(board);
+  if (board) startWatchdog(board, settings, workerId, logger);
   await send({ gantry: 'ready' });
 }

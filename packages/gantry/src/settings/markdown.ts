@@ -8,7 +8,8 @@ export function settingsTable<S>(registry: Registry<S>, configKeys: boolean): st
     ? '| Flag | Environment | Config key | Default | Description |\n|---|---|---|---|---|'
     : '| Flag | Environment | Default | Description |\n|---|---|---|---|';
   const rows = Object.entries<SettingSpec<unknown>>(registry).map(([key, spec]) => {
-    const flag = `\`--${flagName(key)}\`${spec.short ? `, \`-${spec.short}\`` : ''}${spec.repeatable ? ' (repeatable)' : ''}`;
+    const negatable = spec.codec.meta === 'BOOL' ? '[no-]' : '';
+    const flag = `\`--${negatable}${flagName(key)}\`${spec.short ? `, \`-${spec.short}\`` : ''}${spec.repeatable ? ' (repeatable)' : ''}`;
     const columns = [
       flag,
       `\`${envName(key)}\``,

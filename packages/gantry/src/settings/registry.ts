@@ -75,11 +75,14 @@ export function parseArgsOptions<S>(
 ): Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
   for (const [key, spec] of Object.entries<SettingSpec<unknown>>(registry)) {
+    const isBoolean = spec.codec.meta === 'BOOL';
     options[flagName(key)] = {
-      type: spec.codec.meta === 'BOOL' ? 'boolean' : 'string',
+      type: isBoolean ? 'boolean' : 'string',
       ...(spec.repeatable ? { multiple: true } : {}),
       ...(spec.short ? { short: spec.short } : {}),
     };
+    // A boolean flag is true by its presence; --no-<flag> sets it false (parseArgs on Node 20 has no negation).
+    if (isBoolean) options[`no-${flagName(key)}`] = { type: 'boolean' };
   }
   return options;
 }
@@ -133,7 +136,7 @@ export function resolveSettings<S>(registry: Registry<S>, input: SettingsInput, 
       attempt(envValue, { kind: 'env', name: env }, () => spec.codec.fromString(envValue));
     }
     const flag = flagName(key);
-    const flagValue = input.flags?.[flag];
+    const flagValue = input.flags?.[flag] ?? (input.flags?.[`no-${flag}`] === true ? false : undefined);
     if (flagValue !== undefined) {
       const raws = Array.isArray(flagValue) ? flagValue : [flagValue];
       attempt(raws.join(','), { kind: 'flag', name: flag }, () =>

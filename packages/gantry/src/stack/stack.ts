@@ -2,14 +2,16 @@
  * `gantry stack`: the seed's deployment on loopback, without containers. It renders the nginx templates,
  * starts nginx and `gantry serve` as child processes, says where they are, and stops both on
  * SIGINT/SIGTERM (or when either dies). Without nginx it says how to install it and runs the server alone.
+ * SIGHUP renders the templates again and reloads both (nginx only if the new config passes nginx -t);
+ * SIGUSR1 (reopen logs), SIGTTIN and SIGTTOU go to gantry.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
-import { type ExitCodeValue, ErrorCode, ExitCode, GantryError } from '../errors.js';
+import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { INSTALL_HINT, findNginx, prepareNginx } from './nginx.js';
+import { INSTALL_HINT, type NginxInstall, findNginx, prepareNginx } from './nginx.js';
 import type { StackSettings } from './settings.js';
 import { renderTemplateDir } from './template.js';
 
@@ -81,20 +83,78 @@ async function stopAll(children: readonly Child[], logger: Logger): Promise<void
   clearTimeout(timer);
 }
 
+async function snapshot(dir: string): Promise<string> {
+  const names = (await readdir(dir).catch(() => [])).sort();
+  const contents = await Promise.all(names.map((name) => readFile(join(dir, name), 'utf8')));
+  return JSON.stringify([names, contents]);
+}
+
+/**
+ * Renders the templates into the run directory and checks the result with nginx -t. Returns nginx's
+ * arguments, and whether the rendered config differs from what was there.
+ */
+async function configureNginx(
+  install: NginxInstall,
+  settings: StackSettings,
+  cwd: string,
+  runDir: string,
+): Promise<{ args: readonly string[]; changed: boolean }> {
+  const confDir = join(runDir, 'conf.d');
+  const before = await snapshot(confDir);
+  await rm(confDir, { recursive: true, force: true });
+  await mkdir(confDir, { recursive: true });
+  await renderTemplateDir(resolve(cwd, settings.nginxTemplates), confDir, {
+    NGINX_LISTEN: `127.0.0.1:${settings.nginxPort}`,
+    GANTRY_UPSTREAM: `127.0.0.1:${settings.appPort}`,
+    STATIC_ROOT: resolve(cwd, settings.staticDir),
+  });
+  const { args } = await prepareNginx(install, runDir);
+  return { args, changed: (await snapshot(confDir)) !== before };
+}
+
+/**
+ * HUP: gantry reloads; nginx reloads only if its rendered config changed (an nginx reload closes its
+ * clients' idle keep-alive connections) and passes nginx -t (otherwise it keeps its current one).
+ */
+function forwardSignals(
+  children: readonly Child[],
+  reconfigure: () => Promise<{ changed: boolean }>,
+  logger: Logger,
+): () => void {
+  const find = (name: string) => children.find((child) => child.name === name)?.process;
+  const handlers: [NodeJS.Signals, () => void][] = [
+    [
+      'SIGHUP',
+      () => {
+        logger.info('SIGHUP: reloading gantry, and nginx if its configuration changed');
+        find('gantry')?.kill('SIGHUP');
+        const nginx = find('nginx');
+        if (!nginx) return;
+        reconfigure().then(
+          ({ changed }) => {
+            if (changed) nginx.kill('SIGHUP');
+            else logger.info('the nginx configuration is unchanged: nginx keeps running as is');
+          },
+          (error: unknown) => logger.error(`nginx keeps its current configuration: ${describeError(error)}`),
+        );
+      },
+    ],
+    // Both take USR1 as "reopen your log files".
+    ['SIGUSR1', () => children.forEach((child) => child.process.kill('SIGUSR1'))],
+    ['SIGTTIN', () => find('gantry')?.kill('SIGTTIN')],
+    ['SIGTTOU', () => find('gantry')?.kill('SIGTTOU')],
+  ];
+  for (const [signal, handler] of handlers) process.on(signal, handler);
+  return () => handlers.forEach(([signal, handler]) => process.off(signal, handler));
+}
+
 export async function runStack(options: StackOptions): Promise<ExitCodeValue> {
   const { settings, cwd, logger } = options;
   const runDir = resolve(cwd, settings.runDir);
   const nginx = await findNginx(settings.nginxBin);
   let nginxArgs: readonly string[] | undefined;
   if (nginx) {
-    await rm(join(runDir, 'conf.d'), { recursive: true, force: true });
-    await mkdir(join(runDir, 'conf.d'), { recursive: true });
-    await renderTemplateDir(resolve(cwd, settings.nginxTemplates), join(runDir, 'conf.d'), {
-      NGINX_LISTEN: `127.0.0.1:${settings.nginxPort}`,
-      GANTRY_UPSTREAM: `127.0.0.1:${settings.appPort}`,
-      STATIC_ROOT: resolve(cwd, settings.staticDir),
-    });
-    ({ args: nginxArgs } = await prepareNginx(nginx, runDir));
+    ({ args: nginxArgs } = await configureNginx(nginx, settings, cwd, runDir));
   } else {
     logger.warn(`nginx was not found (looked for "${settings.nginxBin}"). ${INSTALL_HINT} Running the gantry server alone.`);
   }
@@ -127,7 +187,10 @@ export async function runStack(options: StackOptions): Promise<ExitCodeValue> {
   ];
   logger.info(`the stack is up:\n${lines.join('\n')}\n  Press Ctrl-C to stop.`);
 
+  const reconfigure = () => (nginx ? configureNginx(nginx, settings, cwd, runDir) : Promise.resolve({ changed: false }));
+  const unforward = forwardSignals(children, reconfigure, logger);
   const outcome = await Promise.race([stopped.then((signal) => ({ signal })), firstExit]);
+  unforward();
   if ('child' in outcome) {
     const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.code}`;
     logger.error(`${outcome.child.name} ${how}; stopping the stack`);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { request } from '../helpers/http.js';
+import { startLoad } from '../helpers/load.js';
 import { FIXTURES, cleanUpProcesses, freePort, gantry } from '../helpers/process.js';
 import { hasNginx, startStack } from '../helpers/stack.js';
 
@@ -31,6 +32,17 @@ describe.skipIf(!hasNginx)('gantry stack', () => {
     expect(await proc.exit()).toEqual({ code: 0, signal: null });
     expect(alive(nginxPid)).toBe(false);
     expect(proc.output).toMatch(/worker \d \(pid \d+\) exited with code 0: stopped/);
+  });
+
+  it('on SIGHUP reloads gantry without losing a request, and leaves an unchanged nginx alone', async () => {
+    const { proc, edge } = await startStack(['--static-dir', STATIC, FIXTURE_APP]);
+    const load = startLoad(`${edge}/`, { connections: 8, method: 'POST', body: 'x' });
+    await load.waitFor(200);
+    proc.signal('SIGHUP');
+    await proc.waitFor(/reload complete[\s\S]*stopped[\s\S]*stopped/);
+    await proc.waitFor(/the nginx configuration is unchanged: nginx keeps running as is/);
+    await load.waitFor(200);
+    expect(await load.stop()).toMatchObject({ failed: 0, errors: {} });
   });
 
   it('serves static files from nginx itself', async () => {

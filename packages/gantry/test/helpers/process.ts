@@ -42,18 +42,40 @@ export class Running {
     return this.child.pid ?? -1;
   }
 
-  /** Resolves with the first match of `pattern` in the output (stdout + stderr), waiting for it to appear. */
-  async waitFor(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeoutMs;
-    let exited = false;
-    void this.exited.then(() => (exited = true));
-    for (;;) {
-      const match = pattern.exec(this.output);
-      if (match) return match;
-      if (exited) throw new Error(`process exited before printing ${pattern}:\n${this.output}`);
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${this.output}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+  /** Resolves with the first match of `pattern` in the output (stdout + stderr), as soon as it appears. */
+  waitFor(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+    return new Promise((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.child.stdout?.off('data', check);
+        this.child.stderr?.off('data', check);
+        this.child.off('exit', onExit);
+      };
+      const check = () => {
+        const match = pattern.exec(this.output);
+        if (!match) return false;
+        cleanup();
+        resolve(match);
+        return true;
+      };
+      const onExit = () =>
+        // Output can still be in the pipes when 'exit' fires: look once more after it drains.
+        setTimeout(() => {
+          if (check()) return;
+          cleanup();
+          reject(new Error(`process exited before printing ${pattern}:\n${this.output}`));
+        }, 50);
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out waiting for ${pattern}:\n${this.output}`));
+      }, timeoutMs);
+      // Our own 'data' listeners were added first, so the output is appended before these run.
+      this.child.stdout?.on('data', check);
+      this.child.stderr?.on('data', check);
+      this.child.on('exit', onExit);
+      if (check()) return;
+      if (this.child.exitCode !== null || this.child.signalCode !== null) onExit();
+    });
   }
 
   /** Every match of a global pattern in the output so far. */

@@ -1,0 +1,116 @@
+/**
+ * SIGHUP replaces every worker without losing a request, under keep-alive load, directly and through
+ * nginx's keep-alive pool, with GET and POST (nginx retries a failed GET on another connection, never a
+ * POST, so only POST through nginx shows a lost request).
+ */
+import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { request } from '../helpers/http.js';
+import { type LoadResult, startLoad } from '../helpers/load.js';
+import { FIXTURES, type Running, cleanUpProcesses, freePort, gantry } from '../helpers/process.js';
+import { hasNginx, startStack } from '../helpers/stack.js';
+
+cleanUpProcesses();
+
+async function appCopy(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'gantry-reload-'));
+  const file = join(dir, 'app.mjs');
+  await copyFile(join(FIXTURES, 'apps/versioned-app.mjs'), file);
+  return file;
+}
+
+async function setVersion(file: string, version: string): Promise<void> {
+  const source = await readFile(file, 'utf8');
+  await writeFile(file, source.replace(/const VERSION = '[^']*';/, `const VERSION = '${version}';`));
+}
+
+async function serve(app: string, extra: readonly string[] = []): Promise<{ proc: Running; url: string }> {
+  const port = await freePort();
+  const proc = gantry(['serve', '--bind', `127.0.0.1:${port}`, ...extra, app]);
+  await proc.waitFor(/listening at/);
+  return { proc, url: `http://127.0.0.1:${port}` };
+}
+
+/** HUP to the gantry primary in the middle of a load; returns the load's result once the old workers are gone. */
+async function reloadUnderLoad(proc: Running, url: string, method: 'GET' | 'POST'): Promise<LoadResult> {
+  const [, primary] = await proc.waitFor(/primary pid (\d+)/);
+  const load = startLoad(url, { connections: 16, method, ...(method === 'POST' ? { body: 'payload' } : {}) });
+  await load.waitFor(300);
+  process.kill(Number(primary), 'SIGHUP');
+  await proc.waitFor(/reload complete/);
+  await proc.waitFor(/reload complete[\s\S]*exited with code 0: stopped[\s\S]*exited with code 0: stopped/);
+  await load.waitFor(300);
+  return load.stop();
+}
+
+describe('SIGHUP: rolling reload', () => {
+  it.each(['GET', 'POST'] as const)('loses no %s request directly against gantry', async (method) => {
+    const { proc, url } = await serve(await appCopy());
+    const result = await reloadUnderLoad(proc, url, method);
+    expect(result).toMatchObject({ failed: 0, errors: {} });
+    expect(result.ok).toBeGreaterThan(600);
+  });
+
+  it.skipIf(!hasNginx).each(['GET', 'POST'] as const)("loses no %s request through nginx's keep-alive pool", async (method) => {
+    const stack = await startStack(['--static-dir', FIXTURES, await appCopy()]);
+    const result = await reloadUnderLoad(stack.proc, `${stack.edge}/`, method);
+    expect(result).toMatchObject({ failed: 0, errors: {}, statuses: { 200: result.ok } });
+  });
+
+  it('answers every connection opened as old workers exit (node:cluster hand-off race)', async () => {
+    // Idle old workers exit as soon as they stop accepting. node:cluster may be handing one of them a
+    // connection at that moment; a worker gone before it reads the hand-off loses it and the client
+    // hangs (measured: 4 of 300 here). Workers now exit only after the primary says nothing more is coming.
+    const { proc, url } = await serve(await appCopy());
+    let answered = 0;
+    for (let round = 1; round <= 20; round++) {
+      proc.signal('SIGHUP');
+      await proc.waitFor(new RegExp(`(reload complete[\\s\\S]*){${round}}`));
+      const burst = await Promise.all(Array.from({ length: 10 }, () => request(url, { timeoutMs: 3000 }).then((r) => r.status)));
+      answered += burst.filter((status) => status === 200).length;
+    }
+    expect(answered).toBe(200);
+  });
+
+  it('serves the new code after the reload', async () => {
+    const app = await appCopy();
+    const { proc, url } = await serve(app);
+    expect((await request(url)).body).toBe('v1');
+    await setVersion(app, 'v2');
+    proc.signal('SIGHUP');
+    await proc.waitFor(/reload complete/);
+    for (let i = 0; i < 4; i++) expect((await request(url)).body).toBe('v2');
+  });
+
+  it('keeps the old workers serving when the new ones cannot boot, and says why', async () => {
+    const app = await appCopy();
+    const { proc, url } = await serve(app);
+    await writeFile(app, "throw new Error('broken deploy');\n");
+    proc.signal('SIGHUP');
+    await proc.waitFor(/reload failed, the old workers keep serving: The app .* failed to load: broken deploy/);
+    for (let i = 0; i < 4; i++) expect((await request(url)).body).toBe('v1');
+    // Fixed, a second reload goes through.
+    await copyFile(join(FIXTURES, 'apps/versioned-app.mjs'), app);
+    await setVersion(app, 'v3');
+    proc.signal('SIGHUP');
+    await proc.waitFor(/reload complete/);
+    expect((await request(url)).body).toBe('v3');
+  });
+
+  it('keeps serving when the reloaded settings are invalid', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gantry-reload-config-'));
+    const config = join(dir, 'gantry.config.mjs');
+    await writeFile(config, 'export default { workers: 1 };\n');
+    const { proc, url } = await serve(await appCopy(), ['--config', config]);
+    await writeFile(config, 'export default { workers: "lots" };\n');
+    proc.signal('SIGHUP');
+    await proc.waitFor(/reload aborted, the current workers keep serving: Invalid settings \(1 problem\):\n\s+- workers: "lots"/);
+    expect((await request(url)).status).toBe(200);
+    // A valid change is applied: two workers now.
+    await writeFile(config, 'export default { workers: 2 };\n');
+    proc.signal('SIGHUP');
+    await proc.waitFor(/reload complete: 2 new workers serving, 1 old ones draining/);
+  });
+});
