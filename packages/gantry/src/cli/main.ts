@@ -3,12 +3,18 @@ import { readFileSync } from 'node:fs';
 import { type ExitCodeValue, ExitCode, GantryError } from '../errors.js';
 import { useColor } from '../logger.js';
 import { configCommand } from './config.js';
+import { healthCommand } from './health.js';
 import { serveCommand, stackCommand } from './serve.js';
 import { MAIN_USAGE } from './usage.js';
 
 type Command = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string) => Promise<ExitCodeValue>;
 
-const COMMANDS: Record<string, Command> = { serve: serveCommand, stack: stackCommand, config: configCommand };
+const COMMANDS: Record<string, Command> = {
+  serve: serveCommand,
+  stack: stackCommand,
+  config: configCommand,
+  health: healthCommand,
+};
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

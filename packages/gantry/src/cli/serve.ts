@@ -4,35 +4,15 @@ import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } f
 import { createLogger } from '../logger.js';
 import { Arbiter } from '../server/arbiter.js';
 import { loadApp } from '../server/app.js';
-import { findConfigFile, loadConfigFile } from '../server/config-file.js';
-import { WORKER_SETTINGS_ENV } from '../server/messages.js';
-import type { Hooks } from '../server/hooks.js';
-import { type ServerSettings, crossSettingProblems, serverSettings } from '../server/settings.js';
-import {
-  type Resolved,
-  type SettingsInput,
-  envName,
-  flagName,
-  formatResolved,
-  parseArgsOptions,
-  resolveSettings,
-  unknownEnvProblems,
-} from '../settings/registry.js';
-import { ProblemsError } from '../errors.js';
+import { type ServerSettings, serverSettings } from '../server/settings.js';
+import { flagName, formatResolved, parseArgsOptions, resolveSettings } from '../settings/registry.js';
 import { type StackSettings, stackSettings } from '../stack/settings.js';
 import { runStack } from '../stack/stack.js';
-import { type ParsedArgs, parseCommandLine } from './parse.js';
+import { parseCommandLine } from './parse.js';
+import { type ServeInputs, resolveServe } from './resolve.js';
 import { usage } from './usage.js';
 
 const BIN = fileURLToPath(new URL('../../bin/gantry.js', import.meta.url));
-
-/** Every GANTRY_* name gantry knows, so a typo in one is reported instead of ignored. */
-const KNOWN_ENV = new Set([
-  ...Object.keys(serverSettings).map(envName),
-  ...Object.keys(stackSettings).map(envName),
-  'GANTRY_CONFIG',
-  WORKER_SETTINGS_ENV,
-]);
 
 const SERVE_EXTRAS = [
   {
@@ -53,43 +33,13 @@ const SERVE_DESCRIPTION =
   'listener, a { fetch } app, or an Express, Fastify, Koa or Hono app.\n' +
   'Precedence: default < config file < GANTRY_* environment < command line.';
 
-function commandOptions(extras: readonly { flag: string; short?: string; meta?: string }[]) {
+export function commandOptions(extras: readonly { flag: string; short?: string; meta?: string }[]) {
   return Object.fromEntries(
     extras.map((e) => [
       e.flag,
       { type: e.meta ? ('string' as const) : ('boolean' as const), ...(e.short ? { short: e.short } : {}) },
     ]),
   );
-}
-
-export interface ServeInputs {
-  readonly resolved: Resolved<ServerSettings>;
-  readonly hooks: Hooks;
-  /** The config file read, absolute, if any. */
-  readonly configFile: string | undefined;
-  readonly app: string | undefined;
-}
-
-/** Settings from defaults, the config file, the environment and the flags; `fresh` reads the file again (reload). */
-async function resolveServe(args: ParsedArgs, env: NodeJS.ProcessEnv, cwd: string, fresh = false): Promise<ServeInputs> {
-  const envProblems = unknownEnvProblems(env, KNOWN_ENV);
-  if (envProblems.length > 0) throw new ProblemsError(ErrorCode.SETTINGS, 'Invalid settings', envProblems);
-  const named = (args.values.config as string | undefined) ?? (env.GANTRY_CONFIG || undefined);
-  const configFile = findConfigFile(named, cwd);
-  const file = configFile ? await loadConfigFile(configFile, cwd, { fresh }) : undefined;
-  const resolved = resolveSettings(serverSettings, {
-    env,
-    flags: args.values,
-    ...(file ? { file } : {}),
-  } satisfies SettingsInput);
-  const problems = crossSettingProblems(resolved.values);
-  if (problems.length > 0) throw new ProblemsError(ErrorCode.SETTINGS, 'Invalid settings', problems);
-  if (args.positionals.length > 1) {
-    throw new GantryError(ErrorCode.USAGE, `Expected one app, got ${args.positionals.length}: ${args.positionals.join(' ')}.`, {
-      exitCode: ExitCode.USAGE,
-    });
-  }
-  return { resolved, hooks: file?.hooks ?? {}, configFile, app: args.positionals[0] };
 }
 
 function requireApp(app: string | undefined, command: string): string {

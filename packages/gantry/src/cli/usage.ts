@@ -52,6 +52,7 @@ Commands:
   serve <module>[:<export>]   Serve an app with a primary and worker processes (like gunicorn)
   stack <module>[:<export>]   Run nginx and the server together on loopback, for development
   config <module>[:<export>]  Print an app's configuration: each key, its value and its source
+  health                      Ask a running server whether it is ready (for container healthchecks)
 
 Run \`gantry <command> --help\` for a command's options.
 `;

@@ -29,6 +29,7 @@ export interface GantryConfig {
   limitRequestFieldSize?: number;
   limitRequestBody?: number;
   requireHostHeader?: boolean;
+  healthPrefix?: string;
   forwardedAllowIps?: string | readonly string[];
   secureSchemeHeaders?: Readonly<Record<string, string>>;
   pid?: string | null;

@@ -73,7 +73,27 @@ export class HttpService {
     return this.#tracker;
   }
 
+  /** gantry's own answers: PREFIX/live and PREFIX/ready, before and without the app (and not logged). */
+  #answerHealth(req: IncomingMessage, res: ServerResponse): boolean {
+    const { healthPrefix } = this.#options.settings;
+    const url = req.url;
+    if (healthPrefix === '' || url === undefined || !url.startsWith(healthPrefix) || url.charCodeAt(healthPrefix.length) !== 47) {
+      return false;
+    }
+    const what = url.slice(healthPrefix.length + 1);
+    if (what !== 'live' && what !== 'ready') return false;
+    const ready = what === 'live' || !this.#tracker.draining;
+    res.writeHead(ready ? 200 : 503, {
+      'content-type': 'text/plain; charset=utf-8',
+      'cache-control': 'no-store',
+      ...(this.#tracker.draining ? { connection: 'close' } : {}),
+    });
+    res.end(ready ? 'ok\n' : 'draining\n');
+    return true;
+  }
+
   #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (this.#answerHealth(req, res)) return;
     const { board } = this.#options;
     const entry = this.#tracker.begin(req, res);
     if (board) entry.slot = board.begin(req.method ?? '', req.url ?? '');

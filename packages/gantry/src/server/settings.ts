@@ -2,7 +2,7 @@
  * Every `gantry serve` setting, declared once. The flag (--graceful-timeout), the environment variable
  * (GANTRY_GRACEFUL_TIMEOUT) and the config-file key (gracefulTimeout) are derived from the key.
  */
-import { boolean, choice, integer, list, optionalPath, seconds } from '../settings/codecs.js';
+import { boolean, choice, integer, list, optionalPath, pathPrefix, seconds } from '../settings/codecs.js';
 import type { Registry } from '../settings/registry.js';
 import { type BindAddress, bindCodec, parseBind } from './bind.js';
 import { DEFAULT_ACCESS_LOG_FORMAT, accessLogFormatCodec } from './access-log.js';
@@ -31,6 +31,7 @@ export interface ServerSettings {
   limitRequestFieldSize: number;
   limitRequestBody: number;
   requireHostHeader: boolean;
+  healthPrefix: string;
   forwardedAllowIps: string[];
   secureSchemeHeaders: Record<string, string>;
   pid: string | null;
@@ -145,6 +146,12 @@ export const serverSettings = {
     default: true,
     section: 'Limits',
     doc: 'Answer 400 to an HTTP/1.1 request without a Host header, as RFC 9112 requires.',
+  },
+  healthPrefix: {
+    codec: pathPrefix(),
+    default: '/_gantry',
+    section: 'Server socket',
+    doc: "gantry's own health answers on every bind: PREFIX/live (200 while the worker's event loop turns) and PREFIX/ready (503 while it drains). Empty turns them off.",
   },
   forwardedAllowIps: {
     codec: list(allowedAddressCodec),

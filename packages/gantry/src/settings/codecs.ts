@@ -142,3 +142,19 @@ export function text(meta = 'TEXT', expected = 'a non-empty string'): Codec<stri
     format: String,
   };
 }
+
+/** A URL path prefix: "" (off) or "/something" without a trailing slash. */
+export function pathPrefix(): Codec<string> {
+  const expected = 'a path starting with / (no trailing /), or an empty string for off';
+  const fromString = (raw: string) => {
+    const value = raw.trim();
+    return value === '' || /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*[^/]$/.test(value) ? value : fail(expected);
+  };
+  return {
+    expected,
+    meta: 'PATH',
+    fromString,
+    fromValue: (value) => (typeof value === 'string' ? fromString(value) : fail(expected)),
+    format: (value) => (value === '' ? '(off)' : value),
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * `gantry health`: asks a running server (the one the same settings describe) whether it is ready, for
+ * a container HEALTHCHECK without curl: exit 0 if PREFIX/ready answers 200, else 1 with the reason.
+ */
+import { request } from 'node:http';
+import { type ExitCodeValue, ErrorCode, ExitCode, GantryError } from '../errors.js';
+import type { BindAddress } from '../server/bind.js';
+import { parseCommandLine } from './parse.js';
+import { resolveServe } from './resolve.js';
+import { commandOptions } from './serve.js';
+
+const USAGE = `Usage: gantry health [--config FILE] [--live] [--timeout SECONDS]
+
+Asks the gantry server described by the same settings (config file, GANTRY_* environment) whether it is
+ready: GET <health-prefix>/ready on its first bind address. Exit 0 if it answers 200, else 1.
+For a container HEALTHCHECK: no curl needed.
+
+Options:
+  -c, --config FILE    The server's config file
+      --live           Ask for liveness (<health-prefix>/live) instead of readiness
+      --timeout SECONDS  How long to wait for the answer (default 3)
+  -h, --help           Show this help
+`;
+
+/** Where to reach a bind address from the same machine: a wildcard address means loopback. */
+function target(bind: BindAddress): { host?: string; port?: number; socketPath?: string } {
+  if (bind.kind === 'unix') return { socketPath: bind.path };
+  const host = bind.host === '0.0.0.0' ? '127.0.0.1' : bind.host === '::' ? '::1' : bind.host;
+  return { host, port: bind.port };
+}
+
+function ask(bind: BindAddress, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ ...target(bind), path, agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const HEALTH_EXTRAS = [
+  { flag: 'config', short: 'c', meta: 'FILE' },
+  { flag: 'live' },
+  { flag: 'timeout', meta: 'SECONDS' },
+  { flag: 'help', short: 'h' },
+] as const;
+
+export async function healthCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<ExitCodeValue> {
+  const args = parseCommandLine(argv, commandOptions(HEALTH_EXTRAS), 'health');
+  if (args.values.help) {
+    process.stdout.write(USAGE);
+    return ExitCode.OK;
+  }
+  const timeout = Number(args.values.timeout ?? 3);
+  if (!(timeout > 0))
+    throw new GantryError(ErrorCode.USAGE, `--timeout must be a number of seconds > 0 (got "${String(args.values.timeout)}").`, {
+      exitCode: ExitCode.USAGE,
+    });
+  const { resolved } = await resolveServe({ values: { config: args.values.config }, positionals: [] }, env, cwd);
+  const { bind, healthPrefix } = resolved.values;
+  if (healthPrefix === '') {
+    throw new GantryError(ErrorCode.USAGE, 'The health answers are turned off (health-prefix is empty).', {
+      exitCode: ExitCode.USAGE,
+    });
+  }
+  const first = bind[0] as BindAddress;
+  const path = `${healthPrefix}/${args.values.live ? 'live' : 'ready'}`;
+  try {
+    const { status, body } = await ask(first, path, timeout * 1000);
+    process.stdout.write(`gantry health: ${path} answered ${status} ${body}\n`);
+    return status === 200 ? ExitCode.OK : ExitCode.FAILURE;
+  } catch (error) {
+    process.stderr.write(`gantry health: ${path} did not answer: ${(error as Error).message}\n`);
+    return ExitCode.FAILURE;
+  }
+}
