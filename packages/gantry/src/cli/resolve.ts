@@ -2,7 +2,7 @@
 import { ErrorCode, ExitCode, GantryError, ProblemsError } from '../errors.js';
 import { findConfigFile, loadConfigFile } from '../server/config-file.js';
 import type { Hooks } from '../server/hooks.js';
-import { WORKER_SETTINGS_ENV } from '../server/messages.js';
+import { PARENT_PID_ENV, WORKER_SETTINGS_ENV } from '../internal-env.js';
 import { type ServerSettings, crossSettingProblems, serverSettings } from '../server/settings.js';
 import { type Resolved, type SettingsInput, envName, resolveSettings, unknownEnvProblems } from '../settings/registry.js';
 import { stackSettings } from '../stack/settings.js';
@@ -14,6 +14,7 @@ export const KNOWN_ENV = new Set([
   ...Object.keys(stackSettings).map(envName),
   'GANTRY_CONFIG',
   WORKER_SETTINGS_ENV,
+  PARENT_PID_ENV,
 ]);
 
 export interface ServeInputs {

@@ -4,6 +4,7 @@ import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } f
 import { createLogger } from '../logger.js';
 import { Arbiter } from '../server/arbiter.js';
 import { loadApp } from '../server/app.js';
+import { PARENT_PID_ENV } from '../internal-env.js';
 import { type ServerSettings, serverSettings } from '../server/settings.js';
 import { flagName, formatResolved, parseArgsOptions, resolveSettings } from '../settings/registry.js';
 import { type StackSettings, stackSettings } from '../stack/settings.js';
@@ -91,7 +92,9 @@ export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessE
     return { settings: next.resolved.values, hooks: next.hooks };
   };
   const initial = { settings: resolved.values, hooks: inputs.hooks };
-  return new Arbiter({ app, cwd, initial, reload, configFile: inputs.configFile, logger }).run();
+  const parent = Number(env[PARENT_PID_ENV]);
+  const exitWithParent = Number.isInteger(parent) && parent > 0 ? parent : undefined;
+  return new Arbiter({ app, cwd, initial, reload, configFile: inputs.configFile, exitWithParent, logger }).run();
 }
 
 const STACK_EXTRAS = [
@@ -118,9 +121,11 @@ export async function stackCommand(argv: readonly string[], env: NodeJS.ProcessE
   const serveFlags = Object.keys(serverSettings)
     .filter((key) => key !== 'bind')
     .flatMap((key) => {
-      const value = args.values[flagName(key)];
+      const flag = flagName(key);
+      if (args.values[`no-${flag}`] === true) return [`--no-${flag}`];
+      const value = args.values[flag];
       if (value === undefined) return [];
-      return (Array.isArray(value) ? value : [value]).map((v) => (v === true ? `--${flagName(key)}` : `--${flagName(key)}=${v}`));
+      return (Array.isArray(value) ? value : [value]).map((v) => (v === true ? `--${flag}` : `--${flag}=${v}`));
     });
   const config = args.values.config;
   const serve = [

@@ -152,12 +152,22 @@ export function displayValue(entry: ConfigEntry): string {
   return typeof entry.value === 'string' ? maskUrlPassword(entry.value) : String(entry.value);
 }
 
-/** `postgres://user:pw@host/db` -> `postgres://user:***@host/db`; other strings unchanged. */
+/**
+ * `postgres://user:pw@host/db` -> `postgres://user:***@host/db`; other strings unchanged. The password
+ * runs to the last `@` that is followed by a host, so one with `/ ? # @` in it (unencoded, as people
+ * write them) is masked whole. An `@` in a query may make it hide more than the password, never less.
+ */
 export function maskUrlPassword(value: string): string {
-  return value.replace(
-    /^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/?#\s]*)(@)/,
-    (_, head: string, password: string, at: string) => (password === '' ? `${head}${at}` : `${head}***${at}`),
-  );
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(value);
+  if (!scheme) return value;
+  const start = scheme[0].length;
+  let at = -1;
+  for (let i = value.indexOf('@', start); i >= 0; i = value.indexOf('@', i + 1)) {
+    if (/^[A-Za-z0-9.\-_~%[\]:]+(?:[/?#]|$)/.test(value.slice(i + 1))) at = i;
+  }
+  const colon = value.indexOf(':', start);
+  if (at < 0 || colon < 0 || colon > at) return value;
+  return colon + 1 === at ? value : `${value.slice(0, colon + 1)}***${value.slice(at)}`;
 }
 
 export class ConfigError extends ProblemsError {
@@ -166,7 +176,10 @@ export class ConfigError extends ProblemsError {
   }
 }
 
-/** The resolved values, typed, frozen; serialising or inspecting them shows secrets as [redacted]. */
+/**
+ * The resolved values, typed, frozen. Secrets are read like any key (`config.DB_PASSWORD`) but are not
+ * enumerable, and serialising or inspecting the object shows them as [redacted].
+ */
 export type Config<V extends object> = Readonly<V>;
 
 /** Resolves the configuration for the current environment, or throws a ConfigError listing every problem. */
@@ -176,7 +189,8 @@ export function loadConfig<V extends object>(settings: Settings<V, string>, opti
   const values: Record<string, Primitive> = {};
   const safe: Record<string, Primitive> = {};
   for (const entry of report.entries) {
-    values[entry.key] = entry.value as Primitive;
+    // A secret is not enumerable: a logger merging the object, a spread or Object.entries never sees it.
+    Object.defineProperty(values, entry.key, { value: entry.value, enumerable: !entry.secret });
     safe[entry.key] = entry.secret ? REDACTED : (entry.value as Primitive);
   }
   Object.defineProperties(values, {

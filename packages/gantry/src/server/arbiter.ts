@@ -6,9 +6,11 @@
  * primary never serves requests.
  *
  * Replacing workers without losing a request is one mechanism, a succession: start the successors,
- * wait until every one is serving, then drain the predecessors. A reload (HUP) is a succession of all
- * workers with freshly read settings; max-requests is a succession of one. If a successor fails to
- * boot, the succession is abandoned and the predecessors keep serving.
+ * let each load the app, open their listeners once every one has loaded, and once every one serves,
+ * drain the predecessors. A reload (HUP) is a succession of all workers with freshly read settings;
+ * max-requests is a succession of one. If a successor fails to boot, the succession is abandoned and the
+ * predecessors keep serving; since successors listen only once all have loaded, a reload that fails
+ * to load never answers a request with the new code.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomInt } from 'node:crypto';
@@ -19,7 +21,8 @@ import type { Logger } from '../logger.js';
 import { loadApp } from './app.js';
 import { bindUrl, formatBind, removeStaleUnixSocket } from './bind.js';
 import { type Hooks, type ServerContext, runHook } from './hooks.js';
-import { HEARTBEAT_MS, type PrimaryMessage, WORKER_SETTINGS_ENV, isWorkerMessage } from './messages.js';
+import { WORKER_SETTINGS_ENV } from '../internal-env.js';
+import { HEARTBEAT_MS, type PrimaryMessage, isWorkerMessage, stopBudgetMs } from './messages.js';
 import type { ServerSettings } from './settings.js';
 import type { WorkerSpec } from './worker.js';
 
@@ -54,6 +57,8 @@ interface Succession {
   readonly outgoing: WorkerRecord[];
   readonly settings: ServerSettings;
   readonly hooks: Hooks;
+  /** The worker count before a reload (TTIN/TTOU included), restored if it fails. */
+  readonly previousTarget: number;
 }
 
 interface WorkerRecord {
@@ -62,6 +67,8 @@ interface WorkerRecord {
   readonly settings: ServerSettings;
   readonly startedAt: number;
   state: 'booting' | 'ready' | 'draining';
+  /** A successor that has loaded the app and waits for 'listen'. */
+  loaded?: boolean;
   lastHeartbeat: number;
   /** Set once SIGABRT was sent (hung) or SIGKILL is due (late drain, boot timeout). */
   killAt?: number;
@@ -85,6 +92,8 @@ export interface ArbiterOptions {
   readonly reload: () => Promise<LoadedServerConfig>;
   /** The config file, absolute, for the workers' hooks (postFork, workerExit). */
   readonly configFile?: string | undefined;
+  /** Stop gracefully once this process (the one that started gantry) is gone, e.g. a killed `gantry stack`. */
+  readonly exitWithParent?: number | undefined;
   readonly logger: Logger;
 }
 
@@ -99,6 +108,8 @@ export class Arbiter {
   #settings: ServerSettings;
   #hooks: Hooks;
   #target: number;
+  /** A reload reading its settings (in the background: the loop keeps supervising meanwhile). */
+  #preparing: Promise<void> | undefined;
   #reload: Succession | undefined;
   #wake: (() => void) | undefined;
   #state: 'booting' | 'running' | 'stopping' = 'booting';
@@ -135,11 +146,11 @@ export class Arbiter {
     cluster.on('exit', this.#onExit);
 
     this.#log.info(`starting gantry for ${this.#options.app} with ${this.#target} workers (primary pid ${process.pid})`);
-    for (let slot = 1; slot <= this.#target; slot++) this.#spawn(slot, settings);
     try {
+      for (let slot = 1; slot <= this.#target; slot++) this.#spawn(slot, settings);
       while (!this.#finished()) {
         await this.#sleep(this.#nextWake());
-        for (let signal = this.#signals.shift(); signal; signal = this.#signals.shift()) await this.#dispatch(signal);
+        for (let signal = this.#signals.shift(); signal; signal = this.#signals.shift()) this.#dispatch(signal);
         this.#housekeeping();
       }
     } finally {
@@ -192,7 +203,7 @@ export class Arbiter {
     });
   }
 
-  async #dispatch(signal: HandledSignal): Promise<void> {
+  #dispatch(signal: HandledSignal): void {
     if (this.#state === 'stopping' && signal !== 'SIGINT' && signal !== 'SIGQUIT') return;
     switch (signal) {
       case 'SIGHUP':
@@ -211,33 +222,59 @@ export class Arbiter {
     }
   }
 
-  /** HUP: read the settings again and replace every worker, losing no request. */
-  async #handleHup(): Promise<void> {
-    if (this.#reload) return void this.#log.warn('SIGHUP: a reload is already in progress; ignored');
+  /**
+   * HUP: read the settings again and replace every worker, losing no request. Reading the settings (and
+   * preload's check) runs in the background, bounded by boot-timeout, so that the loop keeps handling
+   * signals and supervising workers meanwhile.
+   */
+  #handleHup(): void {
+    if (this.#preparing || this.#reload) return void this.#log.warn('SIGHUP: a reload is already in progress; ignored');
     this.#log.info('SIGHUP: reloading (settings, then new workers; the old ones drain once the new ones serve)');
+    this.#preparing = this.#prepareReload().finally(() => (this.#preparing = undefined));
+  }
+
+  async #prepareReload(): Promise<void> {
+    const limitMs = this.#settings.bootTimeout * 1000;
     let next: LoadedServerConfig;
     try {
-      next = await this.#options.reload();
-      if (next.settings.preload) await this.#preload(next.settings);
+      next = await withDeadline(
+        (async () => {
+          const loaded = await this.#options.reload();
+          if (loaded.settings.preload) await this.#preload(loaded.settings);
+          await runHook(loaded.hooks, 'onReload', { ...this.#context(), settings: loaded.settings });
+          for (const bind of loaded.settings.bind) {
+            if (!this.#settings.bind.some((b) => formatBind(b) === formatBind(bind))) await removeStaleUnixSocket(bind);
+          }
+          return loaded;
+        })(),
+        limitMs,
+        `reading the settings took longer than boot-timeout (${limitMs / 1000} s)`,
+      );
     } catch (error) {
       return void this.#log.error(`reload aborted, the current workers keep serving: ${describeError(error)}`);
     }
-    await runHook(next.hooks, 'onReload', { ...this.#context(), settings: next.settings });
-    for (const bind of next.settings.bind) {
-      if (!this.#settings.bind.some((b) => formatBind(b) === formatBind(bind))) await removeStaleUnixSocket(bind);
-    }
+    if (this.#state === 'stopping') return;
+    // A max-requests replacement under way is superseded: every worker is replaced now.
+    for (const succession of this.#successions()) this.#abandon(succession, 'superseded by a reload', { quiet: true });
+    const previousTarget = this.#target;
     this.#target = next.settings.workers;
     this.#respawns.clear();
-    const succession: Succession = { kind: 'reload', incoming: new Set(), outgoing: this.#serving(), ...next };
+    const succession: Succession = { kind: 'reload', incoming: new Set(), outgoing: this.#serving(), ...next, previousTarget };
     this.#reload = succession;
     for (let slot = 1; slot <= this.#target; slot++) succession.incoming.add(this.#spawn(slot, next.settings, succession));
+    this.#wake?.();
+  }
+
+  /** The successions under way, each once. */
+  #successions(): Succession[] {
+    return [...new Set([...this.#workers.values()].flatMap((r) => (r.succession ? [r.succession] : [])))];
   }
 
   /** TERM: graceful stop. Repeated, it changes nothing (some supervisors send it twice); INT/QUIT hurry it. */
   #handleTerm(): void {
     const { gracefulTimeout } = this.#settings;
     this.#log.info(`SIGTERM: stopping gracefully (in-flight requests get up to ${gracefulTimeout} s)`);
-    this.#stop({ gantry: 'drain', timeoutMs: gracefulTimeout * 1000 }, gracefulTimeout * 1000 + 2000);
+    this.#stop({ gantry: 'drain', timeoutMs: gracefulTimeout * 1000 }, stopBudgetMs(gracefulTimeout));
   }
 
   /** INT/QUIT: fast stop. */
@@ -268,17 +305,24 @@ export class Arbiter {
     this.#stopDeadline = Math.min(this.#stopDeadline, Date.now() + withinMs);
     for (const record of this.#workers.values()) {
       if (command.gantry === 'drain' && record.state === 'draining') continue;
-      record.state = 'draining';
+      // The command first: how it is sent depends on the state the worker is in now.
       this.#command(record, command);
+      record.state = 'draining';
     }
   }
 
   /**
    * Sends a command; a worker whose channel is already closed (it is exiting) gets TERM instead. The
    * callback matters: without one, a send on a channel closing under it would throw in the primary.
+   * A worker that has not said anything yet may not be listening to its channel (node drops a message
+   * nobody listens to): it is told to stop by signal, whose default action (exit) is right until its
+   * handler takes over (TERM drains, INT quits).
    */
   #command(record: WorkerRecord, command: PrimaryMessage): void {
     const fallback = () => void record.process.process.kill('SIGTERM');
+    if (record.state === 'booting' && !record.loaded && (command.gantry === 'drain' || command.gantry === 'quit')) {
+      return void record.process.process.kill(command.gantry === 'drain' ? 'SIGTERM' : 'SIGINT');
+    }
     if (!record.process.isConnected()) return fallback();
     record.process.send(command, undefined, {}, (error: Error | null) => {
       if (error) fallback();
@@ -292,6 +336,11 @@ export class Arbiter {
 
   #housekeeping(): void {
     const now = Date.now();
+    const parent = this.#options.exitWithParent;
+    if (parent !== undefined && process.ppid !== parent && this.#state !== 'stopping') {
+      this.#log.warn(`the process that started gantry (pid ${parent}) is gone: stopping`);
+      this.#handleTerm();
+    }
     if (this.#state === 'stopping') {
       if (now >= this.#stopDeadline) this.#killAll('SIGKILL');
       return;
@@ -322,7 +371,7 @@ export class Arbiter {
       this.#log.error(`worker ${record.slot} (pid ${pid}) is hung: no heartbeat for ${silent} s (timeout ${timeout} s); SIGABRT`);
       record.killAt = now + ABORT_GRACE_MS;
       record.process.process.kill('SIGABRT');
-    } else if (record.state === 'draining' && now - record.lastHeartbeat > (gracefulTimeout + 5) * 1000) {
+    } else if (record.state === 'draining' && now - record.lastHeartbeat > stopBudgetMs(gracefulTimeout)) {
       this.#log.warn(`worker ${record.slot} (pid ${pid}) is still draining past graceful-timeout: SIGKILL`);
       record.killAt = now;
     }
@@ -331,6 +380,8 @@ export class Arbiter {
   #manageWorkers(now: number): void {
     const serving = this.#serving();
     const taken = new Set(serving.map((r) => r.slot));
+    // A respawn for a slot that is gone (TTOU) or taken again must not keep the loop awake.
+    for (const slot of this.#respawns.keys()) if (slot > this.#target || taken.has(slot)) this.#respawns.delete(slot);
     for (let slot = 1; slot <= this.#target; slot++) {
       if (taken.has(slot)) continue;
       const notBefore = this.#respawns.get(slot) ?? 0;
@@ -352,9 +403,9 @@ export class Arbiter {
   }
 
   #drain(record: WorkerRecord): void {
+    this.#command(record, { gantry: 'drain', timeoutMs: record.settings.gracefulTimeout * 1000 });
     record.state = 'draining';
     record.lastHeartbeat = Date.now();
-    this.#command(record, { gantry: 'drain', timeoutMs: record.settings.gracefulTimeout * 1000 });
   }
 
   #killAll(signal: NodeJS.Signals): void {
@@ -372,6 +423,7 @@ export class Arbiter {
       cwd: this.#options.cwd,
       workerId: slot,
       maxRequests: maxRequests > 0 ? maxRequests + randomInt(maxRequestsJitter + 1) : 0,
+      ...(succession ? { deferListen: true } : {}),
     };
     // Workers read the config file only for their own hooks: its import-time code need not run N times.
     const hooks = succession?.hooks ?? this.#hooks;
@@ -395,6 +447,8 @@ export class Arbiter {
       case 'heartbeat':
         if (record.state !== 'draining') record.lastHeartbeat = Date.now();
         return;
+      case 'loaded':
+        return this.#onLoaded(record);
       case 'ready':
         return this.#onReady(record);
       case 'boot-error':
@@ -408,6 +462,14 @@ export class Arbiter {
         return this.#command(record, { gantry: 'no-more-connections' });
     }
   };
+
+  /** A successor loaded the app; once all of its succession's successors have, they all open their listeners. */
+  #onLoaded(record: WorkerRecord): void {
+    record.loaded = true;
+    const succession = record.succession;
+    if (!succession || ![...succession.incoming].every((r) => r.loaded)) return;
+    for (const successor of succession.incoming) this.#command(successor, { gantry: 'listen' });
+  }
 
   #onReady(record: WorkerRecord): void {
     if (record.state !== 'booting') return;
@@ -439,6 +501,7 @@ export class Arbiter {
       outgoing: [record],
       settings: this.#settings,
       hooks: this.#hooks,
+      previousTarget: this.#target,
     };
     succession.incoming.add(this.#spawn(record.slot, this.#settings, succession));
   }
@@ -463,19 +526,21 @@ export class Arbiter {
     if (this.#settings.pid) await writeFile(this.#settings.pid, `${process.pid}\n`);
   }
 
-  /** A successor failed: stop the other successors; the predecessors never stopped serving. */
-  #abandon(succession: Succession, reason: string): void {
+  /**
+   * A successor failed (or a reload supersedes a max-requests replacement): the successors drain (one
+   * already serving may have requests in flight; one still booting just exits), and the predecessors,
+   * which never stopped serving, stay.
+   */
+  #abandon(succession: Succession, reason: string, options: { quiet?: boolean } = {}): void {
     for (const record of succession.incoming) {
       delete record.succession;
-      if (!this.#workers.has(record.process.id)) continue;
-      record.state = 'draining';
-      this.#command(record, { gantry: 'quit' });
+      if (this.#workers.has(record.process.id)) this.#drain(record);
     }
     if (succession.kind === 'reload') {
       this.#reload = undefined;
-      this.#target = this.#settings.workers;
+      this.#target = succession.previousTarget;
       this.#log.error(`reload failed, the old workers keep serving: ${reason}`);
-    } else {
+    } else if (!options.quiet) {
       this.#log.error(`could not replace worker ${succession.outgoing[0]?.slot} (max-requests), it keeps serving: ${reason}`);
     }
   }
@@ -548,4 +613,11 @@ export class Arbiter {
     });
     this.#stop({ gantry: 'quit' }, FAST_STOP_MS);
   }
+}
+
+/** `task`, or a rejection with `message` once `ms` have passed. */
+function withDeadline<T>(task: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
+  return Promise.race([task, deadline]).finally(() => clearTimeout(timer));
 }

@@ -27,10 +27,20 @@ export type FetchErrorReporter = (error: unknown, req: IncomingMessage) => void;
 
 export type FetchRequestHandler = (req: IncomingMessage, res: ServerResponse, scheme: Scheme) => void;
 
-/** RFC 3986 host: a reg-name or an IP literal, with an optional port. */
-const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d*)?$/;
-
 class BadRequest extends Error {}
+
+/**
+ * Whether `scheme://host/` is a URL the app can parse (`new URL(request.url)`), for a Host header:
+ * WHATWG URL refuses hosts RFC 3986 allows (256.256.256.256, bad punycode). Requests mostly repeat one
+ * Host, so the last good one is remembered.
+ */
+let lastGoodOrigin = '';
+function validOrigin(origin: string): boolean {
+  if (origin === lastGoodOrigin) return true;
+  if (!URL.canParse(origin) || /[/?#@\\\s]/.test(origin.slice(origin.indexOf('//') + 2))) return false;
+  lastGoodOrigin = origin;
+  return true;
+}
 
 /** The key of NodeRequest's "make me a real Request" method, shared with the delegating members below. */
 const realRequest = Symbol('gantry.realRequest');
@@ -38,9 +48,9 @@ const realRequest = Symbol('gantry.realRequest');
 function requestUrl(req: IncomingMessage, scheme: Scheme): string {
   const target = req.url ?? '/';
   if (target.startsWith('/')) {
-    const host = req.headers.host ?? 'localhost';
-    if (!VALID_HOST.test(host)) throw new BadRequest('Invalid Host header');
-    return `${scheme}://${host}${target}`;
+    const origin = `${scheme}://${req.headers.host ?? 'localhost'}`;
+    if (!validOrigin(origin)) throw new BadRequest('Invalid Host header');
+    return origin + target;
   }
   if (/^https?:\/\//i.test(target)) return target;
   return new URL(target === '*' ? '/*' : target, `${scheme}://${req.headers.host ?? 'localhost'}`).href;

@@ -26,6 +26,17 @@ export interface HttpServiceOptions {
   readonly onMaxRequests?: (() => void) | undefined;
 }
 
+/**
+ * Logs a failure of the app while it handled `req`. A request that died under the app (the client went
+ * away, or its body was malformed and refused) is no app error, and is only worth a debug line.
+ */
+export function logAppFailure(logger: Logger, error: unknown, req: IncomingMessage): void {
+  const aborted = req.destroyed && req.socket.destroyed;
+  const fields = { err: error, method: req.method, url: req.url };
+  if (aborted) logger.debug(fields, 'the request was aborted while the app handled it');
+  else logger.error(fields, 'the app failed while handling a request');
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
@@ -47,8 +58,10 @@ const STATUS_TEXT: Record<number, string> = {
   431: 'Request Header Fields Too Large',
 };
 
+/** A 4xx written on the socket itself; not into a response that has begun (then the connection just closes). */
 function rawAnswer(socket: Socket, status: number): void {
-  if (!socket.writable) return void socket.destroy();
+  const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!socket.writable || current?.headersSent) return void socket.destroy();
   const text = STATUS_TEXT[status] ?? 'Bad Request';
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length + 1}\r\n\r\n${text}\n`,
@@ -129,17 +142,8 @@ export class HttpService {
   }
 
   #onAppError(error: unknown, req: IncomingMessage, res: ServerResponse): void {
-    // The request died under the app (the client went away, or its body was malformed and refused):
-    // the app failing to read it is no app error, and there is nobody to answer.
-    if (req.destroyed && req.socket.destroyed) {
-      this.#options.logger.debug(
-        { err: error, method: req.method, url: req.url },
-        'the request was aborted while the app read it',
-      );
-      return;
-    }
-    this.#options.logger.error({ err: error, method: req.method, url: req.url }, 'the app threw while handling a request');
-    answer(res, 500, 'Internal Server Error\n');
+    logAppFailure(this.#options.logger, error, req);
+    if (!req.socket.destroyed) answer(res, 500, 'Internal Server Error\n');
   }
 
   /** A request node's parser refused (or a client too slow): 4xx and close, never a crash or a 5xx. */
@@ -156,7 +160,7 @@ export class HttpService {
     rawAnswer(socket, 400);
   };
 
-  #createServer(): Server {
+  #createServer(bind: BindAddress): Server {
     const { keepAlive, headerTimeout, requestTimeout, requireHostHeader } = this.#options.settings;
     const server = createServer(
       {
@@ -176,6 +180,7 @@ export class HttpService {
     // them); the connection closes after the last one.
     (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     server.on('clientError', this.#onClientError);
+    server.on('connection', (socket: Socket) => this.#proxy.classify(socket, bind.kind === 'unix'));
     // gantry is not a forward proxy: a CONNECT (a tunnel request) gets 405 instead of a silent close.
     server.on('connect', (_req: IncomingMessage, socket: Socket) =>
       socket.end(
@@ -189,7 +194,7 @@ export class HttpService {
   async listen(binds: readonly BindAddress[]): Promise<void> {
     await Promise.all(
       binds.map(async (bind) => {
-        const server = this.#createServer();
+        const server = this.#createServer(bind);
         this.#servers.push(server);
         await new Promise<void>((resolve, reject) => {
           server.once('error', (error: NodeJS.ErrnoException) => reject(bindError(bind, error)));

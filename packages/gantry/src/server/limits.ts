@@ -120,7 +120,10 @@ const FORBIDDEN_TRAILERS = new Set([
 export function watchStreamedBody(req: IncomingMessage, res: ServerResponse, limit: number): void {
   const push = req.push.bind(req);
   let received = 0;
+  let refused = false;
   const refuse = (status: 400 | 413, reason: string) => {
+    if (refused) return false;
+    refused = true;
     // The app may still try to answer: a write after ours must not crash the worker.
     res.on('error', () => {});
     if (!res.headersSent) {

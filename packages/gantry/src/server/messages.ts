@@ -2,6 +2,8 @@
 import type { ErrorCodeValue, ExitCodeValue } from '../errors.js';
 
 export type WorkerMessage =
+  /** A successor loaded the app and waits for 'listen' (see Arbiter's successions). */
+  | { readonly gantry: 'loaded' }
   /** The worker's listeners are open: it is serving. */
   | { readonly gantry: 'ready' }
   /** The event loop turned (sent every HEARTBEAT_MS once ready). */
@@ -20,6 +22,8 @@ export type WorkerMessage =
     };
 
 export type PrimaryMessage =
+  /** Every successor has loaded the app: open your listeners. */
+  | { readonly gantry: 'listen' }
   /** Stop accepting, finish in-flight requests within `timeoutMs`, then exit 0. */
   | { readonly gantry: 'drain'; readonly timeoutMs: number }
   /** Exit now. */
@@ -30,6 +34,16 @@ export type PrimaryMessage =
   | { readonly gantry: 'no-more-connections' };
 
 export const HEARTBEAT_MS = 1000;
+
+/** How long a worker that stopped accepting waits for 'no-more-connections' (the primary may be gone). */
+export const HANDOFF_WAIT_MS = 2000;
+/** After its drain, the time a worker gives the workerExit hook, the app's close() and its threads, together. */
+export const AFTER_DRAIN_MS = 5000;
+
+/** How long a graceful stop of a worker may take in all, before the primary SIGKILLs it. */
+export function stopBudgetMs(gracefulTimeoutSeconds: number): number {
+  return gracefulTimeoutSeconds * 1000 + HANDOFF_WAIT_MS + AFTER_DRAIN_MS + 1000;
+}
 
 function isGantryMessage(message: unknown): boolean {
   return typeof message === 'object' && message !== null && typeof (message as { gantry?: unknown }).gantry === 'string';
@@ -42,6 +56,3 @@ export function isWorkerMessage(message: unknown): message is WorkerMessage {
 export function isPrimaryMessage(message: unknown): message is PrimaryMessage {
   return isGantryMessage(message);
 }
-
-/** The environment variable carrying the worker's spec (JSON) from the primary. */
-export const WORKER_SETTINGS_ENV = 'GANTRY_WORKER_SETTINGS';

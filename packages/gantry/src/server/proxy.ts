@@ -100,19 +100,23 @@ export class ProxyTrust {
     this.#schemeHeaderNames = new Set(this.#schemeHeaders.map(([name]) => name));
   }
 
-  /** A peer on a Unix socket is trusted (only local processes reach it), as in gunicorn. */
-  isTrusted(socket: Socket): boolean {
-    const tracked = socket as TrackedSocket;
-    let trusted = tracked[trustedSymbol];
-    if (trusted === undefined) {
-      trusted = this.#decide(socket.remoteAddress, socket.remoteFamily);
-      tracked[trustedSymbol] = trusted;
-    }
+  /**
+   * Decides a connection's trust once, when it is accepted: a peer on a Unix socket is trusted (only
+   * local processes reach it), as in gunicorn; a TCP peer by its address. A TCP socket whose address is
+   * unknown (the client reset it already) is not trusted.
+   */
+  classify(socket: Socket, unixSocket: boolean): boolean {
+    const trusted = unixSocket || this.#decide(socket.remoteAddress, socket.remoteFamily);
+    (socket as TrackedSocket)[trustedSymbol] = trusted;
     return trusted;
   }
 
+  isTrusted(socket: Socket): boolean {
+    return (socket as TrackedSocket)[trustedSymbol] ?? this.classify(socket, false);
+  }
+
   #decide(address: string | undefined, family: string | undefined): boolean {
-    if (address === undefined || family === undefined) return true;
+    if (address === undefined || family === undefined) return false;
     if (this.#trustAll) return true;
     if (family === 'IPv6' && address.startsWith('::ffff:') && isIP(address.slice(7)) === 4) {
       return this.#allowed.check(address.slice(7), 'ipv4') || this.#allowed.check(address, 'ipv6');
@@ -166,12 +170,16 @@ export class ProxyTrust {
 
   #strip(req: IncomingMessage): void {
     const raw = req.rawHeaders;
+    // node builds headersDistinct lazily from rawHeaders and its original length: build it now, before
+    // rawHeaders shrinks, and strip it too.
+    const distinct = req.headersDistinct;
     let kept = 0;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i] as string;
       const lower = name.toLowerCase();
       if (this.#isForwarding(lower)) {
         delete req.headers[lower];
+        delete distinct[lower];
         continue;
       }
       raw[kept++] = name;

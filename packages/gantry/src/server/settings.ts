@@ -82,13 +82,13 @@ export const serverSettings = {
     doc: 'On stop or reload, how long in-flight requests may run before their worker is killed.',
   },
   maxRequests: {
-    codec: integer({ min: 0 }),
+    codec: integer({ min: 0, max: 1_000_000_000 }),
     default: 0,
     section: 'Worker processes',
     doc: 'Replace a worker after it has served this many requests (a cure for slow leaks); 0 never.',
   },
   maxRequestsJitter: {
-    codec: integer({ min: 0 }),
+    codec: integer({ min: 0, max: 1_000_000_000 }),
     default: 0,
     section: 'Worker processes',
     doc: "Add a random 0..N to each worker's max-requests, so workers are not all replaced at once.",

@@ -1,6 +1,6 @@
 /** The entry point node:cluster runs in each worker process (see Arbiter). */
 import { ExitCode } from '../errors.js';
-import { WORKER_SETTINGS_ENV } from './messages.js';
+import { WORKER_SETTINGS_ENV } from '../internal-env.js';
 import { type WorkerSpec, runWorker } from './worker.js';
 
 const spec = process.env[WORKER_SETTINGS_ENV];

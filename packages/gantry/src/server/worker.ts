@@ -13,9 +13,9 @@ import { type AccessLog, createAccessLog } from './access-log.js';
 import { type LoadedApp, loadApp } from './app.js';
 import { loadConfigFile } from './config-file.js';
 import { type Hooks, type WorkerContext, runHook } from './hooks.js';
-import { HttpService } from './http.js';
+import { HttpService, logAppFailure } from './http.js';
 import { BEAT_MS, InFlightBoard } from './in-flight-board.js';
-import { HEARTBEAT_MS, type WorkerMessage, isPrimaryMessage } from './messages.js';
+import { AFTER_DRAIN_MS, HANDOFF_WAIT_MS, HEARTBEAT_MS, type WorkerMessage, isPrimaryMessage } from './messages.js';
 import type { ServerSettings } from './settings.js';
 import type { WatchdogData } from './watchdog.js';
 
@@ -29,14 +29,25 @@ export interface WorkerSpec {
   readonly configFile?: string;
   /** This worker's max-requests, jitter drawn (0: no limit). */
   readonly maxRequests: number;
+  /** A successor: report 'loaded' and open the listeners only on the primary's 'listen'. */
+  readonly deferListen?: boolean;
 }
 
-/** How long to wait for the primary's 'no-more-connections' (it may be gone) before exiting anyway. */
-const HANDOFF_WAIT_MS = 2000;
-/** How long an app's own close() may take after the drain, before the worker exits anyway. */
-const APP_CLOSE_TIMEOUT_MS = 5000;
 /** After an uncaught exception, in-flight requests get this long to finish. */
 const CRASH_DRAIN_TIMEOUT_MS = 5000;
+
+/** Tells the primary the app is loaded, and resolves on its 'listen'. */
+function loadedThenListen(): Promise<void> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      if (!isPrimaryMessage(message) || message.gantry !== 'listen') return;
+      process.off('message', onMessage);
+      resolve();
+    };
+    process.on('message', onMessage);
+    void send({ gantry: 'loaded' });
+  });
+}
 
 function send(message: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -88,14 +99,22 @@ async function withTimeout(task: Promise<unknown>, ms: number): Promise<boolean>
   }
 }
 
-async function closeApp(app: LoadedApp, logger: Logger): Promise<void> {
-  if (!app.close) return;
-  try {
-    if (!(await withTimeout(app.close(), APP_CLOSE_TIMEOUT_MS))) {
-      logger.warn(`the app's close() did not finish within ${APP_CLOSE_TIMEOUT_MS / 1000} s`);
+/**
+ * After the drain: the workerExit hook, the app's close() and the thread pool, within AFTER_DRAIN_MS in
+ * all (the primary's stop budget counts on it).
+ */
+async function cleanUp(app: LoadedApp, hooks: Hooks, context: WorkerContext, logger: Logger): Promise<void> {
+  const steps = async () => {
+    await runHook(hooks, 'workerExit', context);
+    try {
+      await app.close?.();
+    } catch (error) {
+      logger.error({ err: error }, "the app's close() failed");
     }
-  } catch (error) {
-    logger.error({ err: error }, "the app's close() failed");
+    await closeThreads();
+  };
+  if (!(await withTimeout(steps(), AFTER_DRAIN_MS))) {
+    logger.warn(`workerExit, the app's close() and the thread pool did not finish within ${AFTER_DRAIN_MS / 1000} s`);
   }
 }
 
@@ -127,6 +146,8 @@ function startWatchdog(board: InFlightBoard, settings: ServerSettings, workerId:
   watchdog.unref();
 }
 
+type Stop = { readonly kind: 'drain'; readonly timeoutMs: number } | { readonly kind: 'quit' };
+
 export async function runWorker(spec: WorkerSpec): Promise<void> {
   const { settings, workerId } = spec;
   const logger = createLogger({ level: settings.logLevel, format: settings.logFormat, role: 'worker', workerId });
@@ -135,11 +156,67 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
   process.env[THREADS_ENV] = String(settings.threads);
 
   const context: WorkerContext = { id: workerId, pid: process.pid, settings, log: logger };
+  const board = settings.timeout > 0 ? new InFlightBoard() : undefined;
   let hooks: Hooks = {};
   let accessLog: AccessLog | undefined;
-  let app: LoadedApp;
-  let http: HttpService;
-  const board = settings.timeout > 0 ? new InFlightBoard() : undefined;
+  let app: LoadedApp | undefined;
+  let http: HttpService | undefined;
+
+  // Loading: nothing is bound, a stop just exits. Listening: listen() is under way (node:cluster may
+  // already hand us connections), a stop waits for it. Serving: a stop drains. Stopping: done already.
+  let phase: 'loading' | 'listening' | 'serving' | 'stopping' = 'loading';
+  let pending: Stop | undefined;
+
+  const drainAndExit = async (service: HttpService, timeoutMs: number, exitCode: ExitCodeValue) => {
+    const drained = service.drain(timeoutMs);
+    const handedOff = whenNoMoreConnections();
+    const { destroyed, interrupted } = await drained;
+    await handedOff;
+    if (destroyed > 0) {
+      logger.warn(
+        { interrupted: interrupted.map(({ req }) => `${req.method} ${req.url}`) },
+        `graceful timeout: closed ${destroyed} connection(s) with ${interrupted.length} request(s) still running`,
+      );
+    }
+    if (app) await cleanUp(app, hooks, context, logger);
+    accessLog?.flush();
+    process.exit(exitCode);
+  };
+  const stop = (request: Stop, exitCode: ExitCodeValue = ExitCode.OK) => {
+    if (phase === 'loading') process.exit(exitCode);
+    if (phase === 'listening') {
+      if (pending?.kind !== 'quit') pending = request;
+      return;
+    }
+    if (request.kind === 'quit' || !http) {
+      http?.destroy();
+      accessLog?.flush();
+      process.exit(exitCode);
+    }
+    if (phase === 'stopping') return;
+    phase = 'stopping';
+    void drainAndExit(http, request.timeoutMs, exitCode);
+  };
+
+  process.on('message', (message: unknown) => {
+    if (!isPrimaryMessage(message)) return;
+    if (message.gantry === 'drain') stop({ kind: 'drain', timeoutMs: message.timeoutMs });
+    else if (message.gantry === 'quit') stop({ kind: 'quit' });
+    else if (message.gantry === 'reopen-logs') accessLog?.reopen();
+  });
+  // Signals sent to the worker itself, as gunicorn's workers take them: TERM graceful, INT/QUIT now.
+  process.on('SIGTERM', () => stop({ kind: 'drain', timeoutMs: settings.gracefulTimeout * 1000 }));
+  process.on('SIGINT', () => stop({ kind: 'quit' }));
+  process.on('SIGQUIT', () => stop({ kind: 'quit' }));
+  process.on('SIGUSR1', () => accessLog?.reopen());
+  // The primary is gone (killed): nobody supervises this worker any more.
+  process.on('disconnect', () => stop({ kind: 'quit' }));
+  process.on('uncaughtException', (error) => {
+    if (phase === 'loading' || phase === 'listening') return void reportBootError(error, logger);
+    logger.fatal({ err: error }, 'uncaught exception in the app: this worker stops and will be replaced');
+    stop({ kind: 'drain', timeoutMs: Math.min(CRASH_DRAIN_TIMEOUT_MS, settings.gracefulTimeout * 1000) }, ExitCode.FAILURE);
+  });
+
   try {
     if (spec.configFile) hooks = (await loadConfigFile(spec.configFile, spec.cwd)).hooks;
     await runHook(hooks, 'postFork', context, { rethrow: true });
@@ -147,8 +224,7 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
     app = await loadApp(spec.app, {
       cwd: spec.cwd,
       context: { workerId },
-      reportError: (error, req) =>
-        logger.error({ err: error, method: req.method, url: req.url }, 'the app failed while handling a request'),
+      reportError: (error, req) => logAppFailure(logger, error, req),
     });
     http = new HttpService({
       settings: { ...settings, maxRequests: spec.maxRequests },
@@ -161,56 +237,15 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
         void send({ gantry: 'recycle' });
       },
     });
+    if (spec.deferListen) await loadedThenListen();
+    phase = 'listening';
     await http.listen(settings.bind);
   } catch (error) {
     return reportBootError(error, logger);
   }
 
-  let stopping = false;
-  const drainAndExit = async (timeoutMs: number, exitCode: ExitCodeValue) => {
-    if (stopping) return;
-    stopping = true;
-    const drained = http.drain(timeoutMs);
-    const handedOff = whenNoMoreConnections();
-    const { destroyed, interrupted } = await drained;
-    await handedOff;
-    if (destroyed > 0) {
-      logger.warn(
-        { interrupted: interrupted.map(({ req }) => `${req.method} ${req.url}`) },
-        `graceful timeout: closed ${destroyed} connection(s) with ${interrupted.length} request(s) still running`,
-      );
-    }
-    await runHook(hooks, 'workerExit', context);
-    await closeApp(app, logger);
-    await withTimeout(closeThreads(), APP_CLOSE_TIMEOUT_MS);
-    accessLog?.flush();
-    process.exit(exitCode);
-  };
-  const quit = () => {
-    http.destroy();
-    accessLog?.flush();
-    process.exit(ExitCode.OK);
-  };
-  const reopenLogs = () => accessLog?.reopen();
-
-  process.on('message', (message: unknown) => {
-    if (!isPrimaryMessage(message)) return;
-    if (message.gantry === 'drain') void drainAndExit(message.timeoutMs, ExitCode.OK);
-    else if (message.gantry === 'quit') quit();
-    else if (message.gantry === 'reopen-logs') reopenLogs();
-  });
-  // Signals sent to the worker itself, as gunicorn's workers take them: TERM graceful, INT/QUIT now.
-  process.on('SIGTERM', () => void drainAndExit(settings.gracefulTimeout * 1000, ExitCode.OK));
-  process.on('SIGINT', quit);
-  process.on('SIGQUIT', quit);
-  process.on('SIGUSR1', reopenLogs);
-  // The primary is gone (killed): nobody supervises this worker any more.
-  process.on('disconnect', quit);
-  process.on('uncaughtException', (error) => {
-    logger.fatal({ err: error }, 'uncaught exception in the app: this worker stops and will be replaced');
-    void drainAndExit(Math.min(CRASH_DRAIN_TIMEOUT_MS, settings.gracefulTimeout * 1000), ExitCode.FAILURE);
-  });
-
+  phase = 'serving';
+  if (pending) return stop(pending);
   startHeartbeat(board);
   if (board) startWatchdog(board, settings, workerId, logger);
   await send({ gantry: 'ready' });

@@ -10,6 +10,7 @@ import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../errors.js';
+import { PARENT_PID_ENV } from '../internal-env.js';
 import type { Logger } from '../logger.js';
 import { INSTALL_HINT, type NginxInstall, findNginx, prepareNginx } from './nginx.js';
 import type { StackSettings } from './settings.js';
@@ -32,8 +33,8 @@ interface Child {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function start(name: string, command: string, args: readonly string[], cwd: string): Child {
-  const child = spawn(command, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
+function start(name: string, command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Child {
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolvePromise) => {
     child.once('error', () => resolvePromise({ code: ExitCode.FAILURE, signal: null }));
     child.once('exit', (code, signal) => resolvePromise({ code, signal }));
@@ -87,6 +88,29 @@ async function snapshot(dir: string): Promise<string> {
   const names = (await readdir(dir).catch(() => [])).sort();
   const contents = await Promise.all(names.map((name) => readFile(join(dir, name), 'utf8')));
   return JSON.stringify([names, contents]);
+}
+
+/**
+ * An nginx left running by a stack that died (SIGKILL cannot be caught) still holds the port: if the
+ * run directory's pid file names a live nginx started with this run directory's config, stop it.
+ */
+async function stopStaleNginx(runDir: string, logger: Logger): Promise<void> {
+  const pid = Number((await readFile(join(runDir, 'nginx.pid'), 'utf8').catch(() => '')).trim());
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  const commandLine = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!commandLine.includes(join(runDir, 'nginx.conf'))) return;
+  logger.warn(`an nginx from an earlier stack in ${runDir} is still running (pid ${pid}): stopping it`);
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  process.kill(pid, 'SIGQUIT');
+  for (let waited = 0; alive() && waited < 5000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  if (alive()) process.kill(pid, 'SIGKILL');
 }
 
 /**
@@ -154,13 +178,15 @@ export async function runStack(options: StackOptions): Promise<ExitCodeValue> {
   const nginx = await findNginx(settings.nginxBin);
   let nginxArgs: readonly string[] | undefined;
   if (nginx) {
+    await stopStaleNginx(runDir, logger);
     ({ args: nginxArgs } = await configureNginx(nginx, settings, cwd, runDir));
   } else {
     logger.warn(`nginx was not found (looked for "${settings.nginxBin}"). ${INSTALL_HINT} Running the gantry server alone.`);
   }
 
   const [program = process.execPath, ...serveArgs] = options.serve;
-  const children: Child[] = [start('gantry', program, serveArgs, cwd)];
+  // gantry stops by itself if this process dies without stopping it (SIGKILL cannot be caught).
+  const children: Child[] = [start('gantry', program, serveArgs, cwd, { ...process.env, [PARENT_PID_ENV]: String(process.pid) })];
   if (nginx && nginxArgs) children.push(start('nginx', nginx.bin, nginxArgs, cwd));
 
   const stopped = new Promise<NodeJS.Signals>((resolvePromise) => {

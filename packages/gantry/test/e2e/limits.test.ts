@@ -91,6 +91,51 @@ describe('request limits and framing', () => {
     expect(result.closed).toBe(true);
   });
 
+  it('closes, without splicing a 408 into it, a response the app began before the request timed out', async () => {
+    const port = await freePort();
+    const proc = gantry(
+      [
+        'serve',
+        '--workers',
+        '1',
+        '--bind',
+        `127.0.0.1:${port}`,
+        '--header-timeout',
+        '1',
+        '--request-timeout',
+        '1',
+        'apps/node-app.mjs',
+      ],
+      {
+        cwd: FIXTURES,
+      },
+    );
+    await proc.waitFor(/listening at/);
+    const result = await exchange(port, 'POST /upload-progress HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly a part', {
+      halfClose: false,
+      timeoutMs: 8000,
+    });
+    expect(result.response).toContain('started');
+    expect(result.response).not.toContain('408');
+    expect(result.closed).toBe(true);
+  });
+
+  it('logs nothing at error level when a fetch app reads a body gantry refuses', async () => {
+    const port = await freePort();
+    const proc = gantry(
+      ['serve', '--workers', '1', '--bind', `127.0.0.1:${port}`, '--limit-request-body', '10', 'apps/fetch-app.mjs'],
+      { cwd: FIXTURES },
+    );
+    await proc.waitFor(/listening at/);
+    const result = await exchange(
+      port,
+      'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n14\r\n01234567890123456789\r\n0\r\n\r\n',
+    );
+    expect(result.statuses).toEqual([413]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(proc.output).not.toMatch(/ERROR/);
+  });
+
   it('accepts HTTP/1.1 without Host when told to (--no-require-host-header)', async () => {
     const { port } = await serve(['--no-require-host-header']);
     expect((await exchange(port, 'GET /hostless HTTP/1.1\r\n\r\n')).statuses).toEqual([200]);

@@ -114,3 +114,55 @@ describe('SIGHUP: rolling reload', () => {
     await proc.waitFor(/reload complete: 2 new workers serving, 1 old ones draining/);
   });
 });
+
+describe('SIGHUP: edge cases', () => {
+  it('never serves the new code when one of the new workers fails to load', async () => {
+    // Worker 1 of the new code loads at once, worker 2 fails after a while: the new workers open their
+    // listeners only once all have loaded, so none of them answers a request.
+    const app = await appCopy();
+    const { proc, url } = await serve(app);
+    const load = startLoad(url, { connections: 8 });
+    await load.waitFor(100);
+    await writeFile(
+      app,
+      `export default async function ({ workerId }) {
+        if (workerId === 2) { await new Promise((r) => setTimeout(r, 1500)); throw new Error('worker 2 cannot boot'); }
+        return (req, res) => res.end('v2');
+      }\n`,
+    );
+    proc.signal('SIGHUP');
+    await proc.waitFor(/reload failed, the old workers keep serving: The app .* failed to start: worker 2 cannot boot/);
+    await load.waitFor(100);
+    const result = await load.stop();
+    expect(result).toMatchObject({ failed: 0, errors: {}, bodies: { v1: result.ok } });
+  });
+
+  it('replaces every worker on HUP even while a max-requests replacement is under way', async () => {
+    const app = await appCopy();
+    const { proc, url } = await serve(app, ['--max-requests', '5']);
+    for (let i = 0; i < 12; i++) await request(url);
+    await setVersion(app, 'v2');
+    proc.signal('SIGHUP');
+    await proc.waitFor(/reload complete/);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const bodies = new Set<string>();
+    for (let i = 0; i < 10; i++) bodies.add((await request(url)).body);
+    expect(bodies).toEqual(new Set(['v2']));
+  });
+
+  it('keeps supervising while a reload waits on its config file, and aborts it at boot-timeout', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gantry-reload-hang-'));
+    const config = join(dir, 'gantry.config.mjs');
+    await writeFile(config, 'export default { workers: 1, bootTimeout: 2 };\n');
+    const { proc, url } = await serve(await appCopy(), ['--config', config]);
+    // A config file that never finishes loading (a secrets store that does not answer).
+    await writeFile(config, 'await new Promise(() => {});\nexport default { workers: 1 };\n');
+    proc.signal('SIGHUP');
+    await proc.waitFor(
+      /reload aborted, the current workers keep serving: reading the settings took longer than boot-timeout \(2 s\)/,
+    );
+    expect((await request(url)).body).toBe('v1');
+    proc.signal('SIGTERM');
+    expect((await proc.exit()).code).toBe(0);
+  });
+});

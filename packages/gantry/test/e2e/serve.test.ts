@@ -91,7 +91,7 @@ describe('gantry serve', () => {
   it('answers 500 when a node listener throws, and the worker lives on', async () => {
     const { proc, url } = await serve(['apps/node-app.mjs']);
     expect((await request(`${url}/throw`)).status).toBe(500);
-    expect(proc.output).toMatch(/the app threw while handling a request/);
+    expect(proc.output).toMatch(/the app failed while handling a request/);
     expect((await request(url)).status).toBe(200);
     expect(proc.output).not.toMatch(/crashed/);
   });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { request } from '../helpers/http.js';
 import { startLoad } from '../helpers/load.js';
+import { exchange } from '../helpers/raw.js';
 import { FIXTURES, cleanUpProcesses, freePort, gantry } from '../helpers/process.js';
 import { hasNginx, startStack } from '../helpers/stack.js';
 
@@ -43,6 +44,45 @@ describe.skipIf(!hasNginx)('gantry stack', () => {
     await proc.waitFor(/the nginx configuration is unchanged: nginx keeps running as is/);
     await load.waitFor(200);
     expect(await load.stop()).toMatchObject({ failed: 0, errors: {} });
+  });
+
+  it('passes --no-<flag> settings on to gantry serve', async () => {
+    const { direct } = await startStack(['--static-dir', STATIC, '--no-require-host-header', FIXTURE_APP]);
+    expect((await exchange(Number(new URL(direct).port), 'GET / HTTP/1.1\r\n\r\n')).statuses).toEqual([200]);
+  });
+
+  it('after the stack is killed, gantry stops by itself and the next stack stops the nginx left behind', async () => {
+    const first = await startStack(['--static-dir', STATIC, FIXTURE_APP]);
+    const nginxPid = Number(await readFile(join(first.runDir, 'nginx.pid'), 'utf8'));
+    process.kill(first.proc.pid, 'SIGKILL'); // the stack alone: SIGKILL cannot be caught
+    for (
+      let i = 0;
+      i < 100 &&
+      (await request(first.direct).then(
+        () => true,
+        () => false,
+      ));
+      i++
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await expect(request(first.direct)).rejects.toThrow(/ECONNREFUSED/);
+    expect(alive(nginxPid)).toBe(true);
+    const { edge, direct, runDir } = first;
+    const second = await startStack(
+      ['--static-dir', STATIC, FIXTURE_APP],
+      {},
+      {
+        runDir,
+        nginxPort: Number(new URL(edge).port),
+        appPort: Number(new URL(direct).port),
+      },
+    );
+    expect(second.proc.output).toContain(
+      `an nginx from an earlier stack in ${runDir} is still running (pid ${nginxPid}): stopping it`,
+    );
+    expect(alive(nginxPid)).toBe(false);
+    expect((await request(`${edge}/`)).body).toBe('hello from node');
   });
 
   it('serves static files from nginx itself', async () => {

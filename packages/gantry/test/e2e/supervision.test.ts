@@ -35,13 +35,36 @@ describe('the primary supervises its workers', () => {
 
   it('replaces a worker after max-requests (with jitter) without failing a request', async () => {
     const { proc, url } = await serve(['--max-requests', '50', '--max-requests-jitter', '10', 'apps/node-app.mjs']);
+    // Load runs until four workers have been replaced: how many requests that takes depends on how
+    // fast successors boot, which is not what this test is about.
     const load = startLoad(url, { connections: 8 });
-    await load.waitFor(1500);
+    await proc.waitFor(/(served (5\d|60) requests \(max-requests\): asking to be replaced[\s\S]*){4}/, 45_000);
+    await proc.waitFor(/(exited with code 0: stopped[\s\S]*){4}/, 45_000);
     const result = await load.stop();
     expect(result).toMatchObject({ failed: 0, errors: {} });
-    await proc.waitFor(/(served (5\d|60) requests \(max-requests\): asking to be replaced[\s\S]*){4}/);
-    await proc.waitFor(/(exited with code 0: stopped[\s\S]*){4}/);
     expect(proc.output).not.toMatch(/crashed|hung|failed/);
+  });
+
+  it('stops at once on SIGTERM while the workers are still loading the app', async () => {
+    const proc = gantry(['serve', '--bind', `127.0.0.1:${await freePort()}`, 'apps/slow-boot.mjs'], {
+      cwd: FIXTURES,
+      env: { BOOT_MS: '5000' },
+    });
+    await proc.waitFor(/worker 2 \(pid \d+\) booting/);
+    proc.signal('SIGTERM');
+    expect(await proc.exit(4000)).toEqual({ code: 0, signal: null });
+    expect(proc.output).not.toMatch(/SIGKILL|did not stop in time/);
+  });
+
+  it("gives the app's close() its time after the drain, within the primary's stop budget", async () => {
+    const { proc } = await serve(['--workers', '1', '--graceful-timeout', '1', 'apps/slow-boot.mjs'], {
+      BOOT_MS: '0',
+      CLOSE_MS: '3000',
+    });
+    proc.signal('SIGTERM');
+    expect(await proc.exit()).toEqual({ code: 0, signal: null });
+    expect(proc.stdout).toMatch(/app closed \(pid \d+\)/);
+    expect(proc.output).not.toMatch(/SIGKILL/);
   });
 
   it('adds a worker on SIGTTIN and removes one on SIGTTOU', async () => {

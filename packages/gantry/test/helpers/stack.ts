@@ -26,9 +26,20 @@ export const hasNginx = (() => {
   }
 })();
 
-export async function startStack(args: readonly string[], env: Record<string, string> = {}): Promise<Stack> {
-  const [nginxPort, appPort] = [await freePort(), await freePort()];
-  const runDir = await mkdtemp(join(tmpdir(), 'gantry-stack-'));
+export interface StackPlace {
+  readonly runDir?: string;
+  readonly nginxPort?: number;
+  readonly appPort?: number;
+}
+
+export async function startStack(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  place: StackPlace = {},
+): Promise<Stack> {
+  const nginxPort = place.nginxPort ?? (await freePort());
+  const appPort = place.appPort ?? (await freePort());
+  const runDir = place.runDir ?? (await mkdtemp(join(tmpdir(), 'gantry-stack-')));
   const proc = gantry(['stack', '--nginx-port', String(nginxPort), '--app-port', String(appPort), '--run-dir', runDir, ...args], {
     env,
   });

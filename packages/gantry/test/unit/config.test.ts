@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import { pino } from 'pino';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { ConfigError, defineSettings, inspectConfig, loadConfig, maskUrlPassword, required } from '../../src/config/index.js';
 
@@ -39,13 +40,15 @@ function tempFile(contents: string): string {
 describe('app configuration', () => {
   it('uses the Dev profile by default, inheriting base values, with typed access', () => {
     const config = loadConfig(settings, { env: {} });
-    expect(config).toEqual({
-      DB_CONNECTION_STRING: 'DEV DB STRING',
-      MSG: 'Inside DEV CONFIG',
-      PORT: 8080,
-      DEBUG: true,
-      API_KEY: 'dev-key',
-    });
+    expect([config.DB_CONNECTION_STRING, config.MSG, config.PORT, config.DEBUG, config.API_KEY]).toEqual([
+      'DEV DB STRING',
+      'Inside DEV CONFIG',
+      8080,
+      true,
+      'dev-key',
+    ]);
+    // Secrets are there to read, not to enumerate.
+    expect(Object.keys(config)).toEqual(['MSG', 'PORT', 'DEBUG']);
     expectTypeOf(config.MSG).toEqualTypeOf<string>();
     expectTypeOf(config.PORT).toEqualTypeOf<number>();
     expectTypeOf(config.DEBUG).toEqualTypeOf<boolean>();
@@ -94,6 +97,14 @@ describe('app configuration', () => {
     expect(JSON.stringify(config)).toContain('[redacted]');
     expect(inspect(config)).not.toContain('hunter2');
     expect(`${JSON.stringify({ config })}`).not.toContain('hunter2');
+    // Not enumerable: spreading, Object.entries and a logger merging the object do not see it.
+    expect(JSON.stringify({ ...config })).not.toContain('hunter2');
+    expect(JSON.stringify(Object.entries(config))).not.toContain('hunter2');
+    const lines: string[] = [];
+    pino({ base: null }, { write: (line: string) => lines.push(line) }).info(config, 'config loaded');
+    pino({ base: null }, { write: (line: string) => lines.push(line) }).info({ config }, 'config loaded');
+    expect(lines.join('')).not.toContain('hunter2');
+    expect(lines.join('')).toContain('Inside DEV CONFIG');
     const report = inspectConfig(settings, { env: { API_KEY: 'not-shown-either' } });
     expect(JSON.stringify(report.entries.filter((e) => e.secret).map((e) => e.source))).not.toContain('not-shown-either');
   });
@@ -117,8 +128,12 @@ describe('app configuration', () => {
     expect(loadConfig(settings, { env: { MSG: '' } }).MSG).toBe('Inside DEV CONFIG');
   });
 
-  it('masks the password of a URL-shaped value, and nothing else', () => {
+  it('masks the password of a URL-shaped value, whatever characters it has, and nothing else', () => {
     expect(maskUrlPassword('postgres://u:pw@h/db')).toBe('postgres://u:***@h/db');
+    expect(maskUrlPassword('postgres://app:ab/cd+ef==@db/app')).toBe('postgres://app:***@db/app');
+    expect(maskUrlPassword('redis://:p#ss@h')).toBe('redis://:***@h');
+    expect(maskUrlPassword('amqp://u:p?w@h')).toBe('amqp://u:***@h');
+    expect(maskUrlPassword('mysql://u:p@ss@h:3306/db')).toBe('mysql://u:***@h:3306/db');
     expect(maskUrlPassword('redis://:pw@cache:6379/0')).toBe('redis://:***@cache:6379/0');
     expect(maskUrlPassword('postgres://u@h/db')).toBe('postgres://u@h/db');
     expect(maskUrlPassword('DEV DB STRING')).toBe('DEV DB STRING');

@@ -89,9 +89,11 @@ describe('the fetch adapter', () => {
         return new Response('x');
       },
     });
-    const reply = await request(url, { headers: { Host: 'bad host/x' } });
-    expect(reply.status).toBe(400);
+    for (const host of ['bad host/x', '256.256.256.256', 'a%zz', 'xn--ls8h.xn--', 'user@host']) {
+      expect((await request(url, { headers: { Host: host } })).status).toBe(400);
+    }
     expect(called).toBe(false);
+    expect((await request(url, { headers: { Host: 'example.com:8080' } })).status).toBe(200);
   });
 
   it('aborts the request signal when the client goes away', async () => {

@@ -9,7 +9,8 @@ function fakeRequest(remoteAddress: string | undefined, rawHeaders: string[]): I
   for (let i = 0; i < rawHeaders.length; i += 2) headers[(rawHeaders[i] as string).toLowerCase()] = rawHeaders[i + 1] as string;
   const remoteFamily = remoteAddress === undefined ? undefined : remoteAddress.includes(':') ? 'IPv6' : 'IPv4';
   const socket = { remoteAddress, remoteFamily } as unknown as Socket;
-  return { socket, headers, rawHeaders: [...rawHeaders] } as unknown as IncomingMessage;
+  const headersDistinct = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]]));
+  return { socket, headers, headersDistinct, rawHeaders: [...rawHeaders] } as unknown as IncomingMessage;
 }
 
 const SPOOF = [
@@ -49,8 +50,14 @@ describe('proxy trust', () => {
   it('trusts IPv4-mapped IPv6 peers by their IPv4 address, and unix-socket peers always', () => {
     expect(trust.isTrusted(fakeRequest('::ffff:127.0.0.1', []).socket)).toBe(true);
     expect(trust.isTrusted(fakeRequest('::ffff:192.0.2.1', []).socket)).toBe(false);
-    expect(trust.isTrusted(fakeRequest(undefined, []).socket)).toBe(true);
     expect(trust.isTrusted(fakeRequest('::1', []).socket)).toBe(true);
+    expect(trust.classify(fakeRequest(undefined, []).socket, true)).toBe(true);
+  });
+
+  it('does not trust a TCP peer whose address is unknown (it reset the connection already)', () => {
+    const socket = fakeRequest(undefined, []).socket;
+    expect(trust.classify(socket, false)).toBe(false);
+    expect(trust.isTrusted(socket)).toBe(false);
   });
 
   it('trusts everyone with *, as gunicorn does', () => {
