@@ -20,6 +20,16 @@ export default defineConfig({
         },
       },
       {
+        // Real Prometheus and a real browser (Debian's prometheus and chromium): npm run test:observability.
+        test: {
+          name: 'observability',
+          include: ['test/observability/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         // The container deployment on a Docker engine or podman: minutes, not seconds; npm run test:containers.
         test: {
           name: 'containers',

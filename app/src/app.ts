@@ -3,7 +3,7 @@
  * The default export is a factory; gantry calls it once per worker and serves the Fastify instance.
  */
 import { hostname } from 'node:os';
-import Fastify from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { runInThread } from 'gantry/threads';
 import { config } from './config/index.js';
 import { indexPage } from './page.js';
@@ -12,13 +12,42 @@ import type { PrimesResult } from './tasks/primes.js';
 const PRIMES_TASK = new URL('./tasks/primes.js', import.meta.url);
 const MAX_PRIMES_LIMIT = 200_000_000;
 
+/**
+ * nginx's access log (and gantry's, if on) record every request: Fastify's own line per request moves
+ * to debug, while its error lines stay. Log lines name the request id `request_id`.
+ */
+class RequestLogsAtDebug extends LogController {
+  constructor() {
+    super({ requestIdLogLabel: 'request_id' });
+  }
+
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ method: request.method, url: request.url }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) return super.requestCompleted(error, request, reply);
+    reply.log.debug({ statusCode: reply.statusCode, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
 export default function buildApp() {
   const app = Fastify({
     // gantry removes X-Forwarded-* headers unless they come from a trusted proxy (forwarded-allow-ips),
     // so trusting exactly one hop is safe: request.ip is the address nginx saw, never a spoofed one.
     trustProxy: (_address, hop) => hop < 1,
-    logger: { level: 'warn' },
+    logger: {
+      level: config.LOG_LEVEL,
+      // ISO times, like gantry's own lines.
+      timestamp: () => `,"time":"${new Date().toISOString()}"`,
+      ...(config.LOG_FORMAT === 'text' ? { transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname' } } } : {}),
+    },
+    // nginx makes a request id ($request_id) and forwards it: every log line of a request carries it.
+    requestIdHeader: 'x-request-id',
+    logController: new RequestLogsAtDebug(),
   });
+  // The configuration, for the log: secrets are not enumerable, so they cannot appear here.
+  app.log.info({ profile: process.env.APP_ENV ?? 'Dev', config }, 'configuration loaded');
   const page = indexPage(config);
 
   app.get('/', (_request, reply) => reply.type('text/html; charset=utf-8').send(page(new Date())));
@@ -40,7 +69,9 @@ export default function buildApp() {
     }
     const started = performance.now();
     const result = await runInThread<PrimesResult>(PRIMES_TASK, { below });
-    return { ...result, ms: Math.round(performance.now() - started) };
+    const ms = Math.round(performance.now() - started);
+    request.log.info({ below, count: result.count, ms }, 'counted primes');
+    return { ...result, ms };
   });
 
   return app;

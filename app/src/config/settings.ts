@@ -9,11 +9,15 @@ export const settings = defineSettings({
   base: {
     DB_CONNECTION_STRING: 'BASE DB STRING',
     MSG: 'Inside BASE CONFIG',
+    // Logs: one JSON object per line for machines, or readable lines for people (gantry's and the app's).
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'info',
   },
   profiles: {
     Dev: {
       DB_CONNECTION_STRING: 'DEV DB STRING',
       MSG: 'Inside DEV CONFIG',
+      LOG_FORMAT: 'text',
     },
     Production: {
       DB_CONNECTION_STRING: 'PRODUCTION DB STRING',

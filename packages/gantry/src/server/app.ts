@@ -17,6 +17,7 @@ import { relative } from 'node:path';
 import { ErrorCode, ExitCode, GantryError } from '../errors.js';
 import { importFile, resolveModule } from '../module-loader.js';
 import { type FetchApp, type FetchErrorReporter, fetchHandler } from './fetch-adapter.js';
+import { setRoute } from './metrics.js';
 import type { Scheme } from './proxy.js';
 
 /** A node request listener; it may be async (its rejection is answered with 500, not a crash). */
@@ -44,6 +45,8 @@ export interface LoadOptions {
   readonly reportError: FetchErrorReporter;
   /** Import the module again even if this process loaded it before (preload on reload). */
   readonly fresh?: boolean;
+  /** Have the framework say which route pattern each request matched (for metrics). */
+  readonly trackRoutes?: boolean;
 }
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -85,6 +88,29 @@ function hasMethods(value: object, ...names: string[]): boolean {
   return names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
 }
 
+interface FastifyLike {
+  routing: NodeListener;
+  ready(): Promise<unknown>;
+  close(): Promise<unknown>;
+  addHook(
+    name: 'onRequest',
+    hook: (request: { raw: IncomingMessage; routeOptions?: { url?: string } }, reply: unknown, done: () => void) => void,
+  ): unknown;
+}
+
+/** Fastify knows each request's route pattern; a hook hands it to gantry's metrics (setRoute). */
+function trackFastifyRoutes(fastify: FastifyLike): void {
+  try {
+    fastify.addHook('onRequest', (request, _reply, done) => {
+      const pattern = request.routeOptions?.url;
+      if (pattern !== undefined) setRoute(request.raw, pattern);
+      done();
+    });
+  } catch {
+    // The app called ready() itself: hooks can no longer be added; its requests count as route "other".
+  }
+}
+
 async function toLoadedApp(value: unknown, label: string, options: LoadOptions, allowFactory: boolean): Promise<LoadedApp> {
   if (typeof value === 'function') {
     if (value.length >= 2) {
@@ -105,7 +131,8 @@ async function toLoadedApp(value: unknown, label: string, options: LoadOptions, 
       };
     }
     if (hasMethods(value, 'routing', 'ready', 'close')) {
-      const fastify = value as { routing: NodeListener; ready(): Promise<unknown>; close(): Promise<unknown> };
+      const fastify = value as FastifyLike;
+      if (options.trackRoutes) trackFastifyRoutes(fastify);
       await fastify.ready();
       return { kind: 'fastify', handle: (req, res) => fastify.routing(req, res), close: () => fastify.close() };
     }

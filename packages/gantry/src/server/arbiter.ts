@@ -23,11 +23,16 @@ import { bindUrl, formatBind, removeStaleUnixSocket } from './bind.js';
 import { type Hooks, type ServerContext, runHook } from './hooks.js';
 import { WORKER_SETTINGS_ENV } from '../internal-env.js';
 import { HEARTBEAT_MS, type PrimaryMessage, isWorkerMessage, stopBudgetMs } from './messages.js';
+import { AggregatorRegistry } from 'prom-client';
+import { type MetricsJson, cumulativeOnly } from './metrics.js';
 import type { ServerSettings } from './settings.js';
+import { PrimaryMetrics, type StatusSource, StatusServer } from './status-server.js';
 import type { WorkerSpec } from './worker.js';
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 const TICK_MS = 1000;
+/** How long /metrics waits for the workers' answers. */
+const METRICS_WAIT_MS = 1000;
 /** A fast stop (INT/QUIT) waits this long for workers before SIGKILL. */
 const FAST_STOP_MS = 2000;
 /** After SIGABRT, a hung worker gets this long before SIGKILL. */
@@ -115,6 +120,16 @@ export class Arbiter {
   #state: 'booting' | 'running' | 'stopping' = 'booting';
   #stopDeadline = Infinity;
   #halt: GantryError | undefined;
+  readonly #metrics: PrimaryMetrics | undefined;
+  readonly #statusServer: StatusServer | undefined;
+  /** Metrics requests waiting for workers' answers, by request id. */
+  readonly #metricsWaiting = new Map<number, (worker: number, metrics: MetricsJson) => void>();
+  #metricsRequests = 0;
+  /** The counters and histograms of workers that are gone, summed: aggregated totals never go down. */
+  #retired: MetricsJson = [];
+  /** Workers whose final metrics are in #retired (their live answers must not be counted again). */
+  readonly #retiredWorkers = new Set<number>();
+  #retiring: Promise<void> = Promise.resolve();
 
   constructor(options: ArbiterOptions) {
     this.#options = options;
@@ -122,6 +137,58 @@ export class Arbiter {
     this.#settings = options.initial.settings;
     this.#hooks = options.initial.hooks;
     this.#target = this.#settings.workers;
+    const metricsBind = this.#settings.metricsBind;
+    if (metricsBind) {
+      const source: StatusSource = {
+        app: options.app,
+        ready: () => this.#state !== 'stopping' && this.#serving().some((r) => r.state === 'ready'),
+        workers: () =>
+          [...this.#workers.values()].map((r) => ({
+            slot: r.slot,
+            pid: r.process.process.pid ?? 0,
+            state: r.state,
+            startedAt: r.startedAt,
+          })),
+        collectWorkerMetrics: () => this.#collectWorkerMetrics(),
+      };
+      this.#metrics = new PrimaryMetrics(source);
+      this.#statusServer = new StatusServer(metricsBind, source, this.#metrics, this.#log);
+    }
+  }
+
+  /** Adds a gone worker's counters to #retired; one at a time, as each addition reads the previous sum. */
+  #retire(workerId: number, metrics: MetricsJson): void {
+    this.#retiredWorkers.add(workerId);
+    this.#retiring = this.#retiring.then(async () => {
+      const summed = AggregatorRegistry.aggregate([this.#retired, cumulativeOnly(metrics)]);
+      this.#retired = (await summed.getMetricsAsJSON()) as MetricsJson;
+    });
+  }
+
+  /**
+   * Asks every worker for its metrics; those that do not answer within METRICS_WAIT_MS are left out.
+   * The totals of workers that are gone come along, so that sums across workers never go down (a
+   * worker replaced by max-requests would otherwise look to Prometheus like a counter reset).
+   */
+  #collectWorkerMetrics(): Promise<MetricsJson[]> {
+    const id = ++this.#metricsRequests;
+    const asked = [...this.#workers.values()].filter((r) => r.state !== 'booting' && r.process.isConnected());
+    const answers = new Map<number, MetricsJson>();
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.#metricsWaiting.delete(id);
+        const live = [...answers].filter(([worker]) => !this.#retiredWorkers.has(worker)).map(([, metrics]) => metrics);
+        void this.#retiring.then(() => resolve([...live, this.#retired]));
+      };
+      const timer = setTimeout(finish, METRICS_WAIT_MS);
+      this.#metricsWaiting.set(id, (worker, metrics) => {
+        answers.set(worker, metrics);
+        if (answers.size === asked.length) finish();
+      });
+      if (asked.length === 0) return finish();
+      for (const record of asked) this.#command(record, { gantry: 'collect-metrics', id });
+    });
   }
 
   #context(): ServerContext {
@@ -134,6 +201,8 @@ export class Arbiter {
     const settings = this.#settings;
     process.title = `gantry: primary [${this.#options.app}]`;
     await runHook(this.#hooks, 'onStarting', this.#context());
+    // Up before the workers, so that /ready says "not ready" until one serves.
+    await this.#statusServer?.listen();
     if (settings.preload) await this.#preload(settings);
     for (const bind of settings.bind) await removeStaleUnixSocket(bind);
     if (settings.pid) await writeFile(settings.pid, `${process.pid}\n`);
@@ -158,6 +227,7 @@ export class Arbiter {
       cluster.off('message', this.#onMessage);
       cluster.off('exit', this.#onExit);
       await runHook(this.#hooks, 'onExit', this.#context());
+      this.#statusServer?.close();
       if (this.#settings.pid) await rm(this.#settings.pid, { force: true });
     }
     if (this.#halt) throw this.#halt;
@@ -456,6 +526,10 @@ export class Arbiter {
         return;
       case 'recycle':
         return this.#recycle(record, Date.now());
+      case 'metrics':
+        return this.#metricsWaiting.get(message.id)?.(worker.id, message.metrics);
+      case 'final-metrics':
+        return this.#retire(worker.id, message.metrics);
       case 'stopped-accepting':
         // node:cluster has taken this worker off the listener by now (its own message came first), so
         // this answer is the last thing it can receive before a handed-off connection could be lost.
@@ -507,6 +581,9 @@ export class Arbiter {
   }
 
   #complete(succession: Succession): void {
+    const reason = succession.kind === 'reload' ? 'reload' : 'max_requests';
+    this.#metrics?.restarts.inc({ reason }, succession.outgoing.length);
+    if (succession.kind === 'reload') this.#metrics?.reloads.inc({ result: 'succeeded' });
     for (const record of succession.incoming) delete record.succession;
     for (const record of succession.outgoing) if (this.#workers.has(record.process.id)) this.#drain(record);
     if (succession.kind === 'reload') {
@@ -537,6 +614,7 @@ export class Arbiter {
       if (this.#workers.has(record.process.id)) this.#drain(record);
     }
     if (succession.kind === 'reload') {
+      this.#metrics?.reloads.inc({ result: 'failed' });
       this.#reload = undefined;
       this.#target = succession.previousTarget;
       this.#log.error(`reload failed, the old workers keep serving: ${reason}`);
@@ -571,7 +649,10 @@ export class Arbiter {
     }
     if (failure) return this.#haltWith(failure);
     // A predecessor that dies mid-succession is replaced by its successor; otherwise respawn its slot.
-    if (!this.#reload && !this.#inSuccessionAfterExit(record)) this.#scheduleRespawn(record);
+    if (!this.#reload && !this.#inSuccessionAfterExit(record)) {
+      this.#metrics?.restarts.inc({ reason: reason === 'hung' ? 'hung' : signal === 'SIGKILL' ? 'killed' : 'crashed' });
+      this.#scheduleRespawn(record);
+    }
   };
 
   #inSuccessionAfterExit(record: WorkerRecord): boolean {

@@ -65,3 +65,16 @@ export async function removeStaleUnixSocket(address: BindAddress): Promise<void>
   });
   if (!alive) await unlink(address.path).catch(() => undefined);
 }
+
+/** An optional address (metrics-bind): empty or unset is off. */
+export const optionalBindCodec: Codec<BindAddress | null> = {
+  expected: `${EXPECTED}, or empty for off`,
+  meta: 'ADDRESS',
+  fromString: (raw) => (raw.trim() === '' ? null : parseBind(raw)),
+  fromValue: (value) => {
+    if (value === null) return null;
+    if (typeof value === 'string') return value.trim() === '' ? null : parseBind(value);
+    throw new InvalidValue(`${EXPECTED}, or empty for off`);
+  },
+  format: (value) => (value === null ? '(off)' : formatBind(value)),
+};

@@ -30,6 +30,7 @@ export interface GantryConfig {
   limitRequestBody?: number;
   requireHostHeader?: boolean;
   healthPrefix?: string;
+  metricsBind?: string | null;
   forwardedAllowIps?: string | readonly string[];
   secureSchemeHeaders?: Readonly<Record<string, string>>;
   pid?: string | null;

@@ -12,6 +12,7 @@ import type { RequestHandler } from './app.js';
 import { type BindAddress, formatBind, listenOptions } from './bind.js';
 import { ConnectionTracker, type DrainResult, type InFlight } from './connections.js';
 import type { InFlightBoard } from './in-flight-board.js';
+import type { WorkerMetrics } from './metrics.js';
 import { type RequestLimits, checkRequest, headerBlockSize, requestLimits, watchStreamedBody } from './limits.js';
 import { ProxyTrust } from './proxy.js';
 import type { ServerSettings } from './settings.js';
@@ -24,6 +25,7 @@ export interface HttpServiceOptions {
   readonly board?: InFlightBoard | undefined;
   /** Called once, when the worker has served its max-requests. */
   readonly onMaxRequests?: (() => void) | undefined;
+  readonly metrics?: WorkerMetrics | undefined;
 }
 
 /**
@@ -107,8 +109,9 @@ export class HttpService {
 
   #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (this.#answerHealth(req, res)) return;
-    const { board } = this.#options;
+    const { board, metrics } = this.#options;
     const entry = this.#tracker.begin(req, res);
+    metrics?.begin();
     if (board) entry.slot = board.begin(req.method ?? '', req.url ?? '');
     res.once('close', () => this.#onDone(entry));
     this.#count();
@@ -129,7 +132,8 @@ export class HttpService {
   #onDone(entry: InFlight): void {
     this.#tracker.end(entry);
     this.#options.board?.end(entry.slot);
-    const { accessLog } = this.#options;
+    const { accessLog, metrics } = this.#options;
+    metrics?.end(entry.req, entry.res, (performance.now() - entry.startedAt) / 1000);
     if (accessLog) {
       const { req, res, startedAt } = entry;
       accessLog.write({ req, res, startedAt, clientAddress: this.#proxy.clientAddress(req) });

@@ -1,5 +1,6 @@
 /** The IPC protocol between the primary (arbiter) and its workers. Every message carries `gantry`. */
 import type { ErrorCodeValue, ExitCodeValue } from '../errors.js';
+import type { MetricsJson } from './metrics.js';
 
 export type WorkerMessage =
   /** A successor loaded the app and waits for 'listen' (see Arbiter's successions). */
@@ -12,6 +13,10 @@ export type WorkerMessage =
   | { readonly gantry: 'recycle' }
   /** My listeners are closed; I exit once you answer 'no-more-connections' (see worker.ts). */
   | { readonly gantry: 'stopped-accepting' }
+  /** The answer to 'collect-metrics': this worker's prom-client registry, as JSON. */
+  | { readonly gantry: 'metrics'; readonly id: number; readonly metrics: MetricsJson }
+  /** A drained worker's last counters, sent before it exits, so that sums across workers never go down. */
+  | { readonly gantry: 'final-metrics'; readonly metrics: MetricsJson }
   | {
       readonly gantry: 'boot-error';
       readonly code: ErrorCodeValue;
@@ -31,7 +36,9 @@ export type PrimaryMessage =
   /** Reopen log files (SIGUSR1 on the primary). */
   | { readonly gantry: 'reopen-logs' }
   /** The answer to 'stopped-accepting': every connection handed to the worker before it is delivered. */
-  | { readonly gantry: 'no-more-connections' };
+  | { readonly gantry: 'no-more-connections' }
+  /** Send your metrics (answered with 'metrics' and the same id). */
+  | { readonly gantry: 'collect-metrics'; readonly id: number };
 
 export const HEARTBEAT_MS = 1000;
 

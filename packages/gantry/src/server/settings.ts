@@ -4,7 +4,7 @@
  */
 import { boolean, choice, integer, list, optionalPath, pathPrefix, seconds } from '../settings/codecs.js';
 import type { Registry } from '../settings/registry.js';
-import { type BindAddress, bindCodec, parseBind } from './bind.js';
+import { type BindAddress, bindCodec, formatBind, optionalBindCodec, parseBind } from './bind.js';
 import { DEFAULT_ACCESS_LOG_FORMAT, accessLogFormatCodec } from './access-log.js';
 import { allowedAddressCodec, headerMapCodec } from './proxy.js';
 
@@ -32,6 +32,7 @@ export interface ServerSettings {
   limitRequestBody: number;
   requireHostHeader: boolean;
   healthPrefix: string;
+  metricsBind: BindAddress | null;
   forwardedAllowIps: string[];
   secureSchemeHeaders: Record<string, string>;
   pid: string | null;
@@ -153,6 +154,12 @@ export const serverSettings = {
     section: 'Server socket',
     doc: "gantry's own health answers on every bind: PREFIX/live (200 while the worker's event loop turns) and PREFIX/ready (503 while it drains). Empty turns them off.",
   },
+  metricsBind: {
+    codec: optionalBindCodec,
+    default: null,
+    section: 'Observability',
+    doc: 'Where the primary serves /metrics (Prometheus, all workers together), /live, /ready and a /status page; off when unset. Never an app address.',
+  },
   forwardedAllowIps: {
     codec: list(allowedAddressCodec),
     default: ['127.0.0.1', '::1'],
@@ -201,6 +208,10 @@ export const serverSettings = {
 /** Problems between settings, which no single setting's codec can see. */
 export function crossSettingProblems(settings: ServerSettings): string[] {
   const problems: string[] = [];
+  const metrics = settings.metricsBind;
+  if (metrics !== null && settings.bind.some((bind) => formatBind(bind) === formatBind(metrics))) {
+    problems.push(`metricsBind (${formatBind(metrics)}) must not be one of the app's bind addresses`);
+  }
   if (settings.requestTimeout < settings.headerTimeout) {
     problems.push(`requestTimeout (${settings.requestTimeout} s) must be at least headerTimeout (${settings.headerTimeout} s)`);
   }

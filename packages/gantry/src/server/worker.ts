@@ -16,6 +16,7 @@ import { type Hooks, type WorkerContext, runHook } from './hooks.js';
 import { HttpService, logAppFailure } from './http.js';
 import { BEAT_MS, InFlightBoard } from './in-flight-board.js';
 import { AFTER_DRAIN_MS, HANDOFF_WAIT_MS, HEARTBEAT_MS, type WorkerMessage, isPrimaryMessage } from './messages.js';
+import { WorkerMetrics } from './metrics.js';
 import type { ServerSettings } from './settings.js';
 import type { WatchdogData } from './watchdog.js';
 
@@ -157,6 +158,7 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
 
   const context: WorkerContext = { id: workerId, pid: process.pid, settings, log: logger };
   const board = settings.timeout > 0 ? new InFlightBoard() : undefined;
+  const metrics = settings.metricsBind === null ? undefined : new WorkerMetrics(workerId);
   let hooks: Hooks = {};
   let accessLog: AccessLog | undefined;
   let app: LoadedApp | undefined;
@@ -172,6 +174,7 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
     const handedOff = whenNoMoreConnections();
     const { destroyed, interrupted } = await drained;
     await handedOff;
+    if (metrics) await send({ gantry: 'final-metrics', metrics: await metrics.snapshot() });
     if (destroyed > 0) {
       logger.warn(
         { interrupted: interrupted.map(({ req }) => `${req.method} ${req.url}`) },
@@ -203,6 +206,10 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
     if (message.gantry === 'drain') stop({ kind: 'drain', timeoutMs: message.timeoutMs });
     else if (message.gantry === 'quit') stop({ kind: 'quit' });
     else if (message.gantry === 'reopen-logs') accessLog?.reopen();
+    else if (message.gantry === 'collect-metrics' && metrics) {
+      const { id } = message;
+      void metrics.snapshot().then((json) => send({ gantry: 'metrics', id, metrics: json }));
+    }
   });
   // Signals sent to the worker itself, as gunicorn's workers take them: TERM graceful, INT/QUIT now.
   process.on('SIGTERM', () => stop({ kind: 'drain', timeoutMs: settings.gracefulTimeout * 1000 }));
@@ -225,6 +232,7 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
       cwd: spec.cwd,
       context: { workerId },
       reportError: (error, req) => logAppFailure(logger, error, req),
+      trackRoutes: metrics !== undefined,
     });
     http = new HttpService({
       settings: { ...settings, maxRequests: spec.maxRequests },
@@ -232,6 +240,7 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
       logger,
       accessLog,
       board,
+      metrics,
       onMaxRequests: () => {
         logger.info(`served ${spec.maxRequests} requests (max-requests): asking to be replaced`);
         void send({ gantry: 'recycle' });

@@ -1,0 +1,110 @@
+/**
+ * A real Prometheus (Debian's package) scrapes a real gantry, and every query of the Grafana dashboard
+ * (monitoring/grafana/dashboards/gantry.json) is asked of it: each must return data. The traffic makes
+ * every panel non-empty: successes, 5xx, a killed worker, a reload.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { request } from '../../packages/gantry/test/helpers/http.js';
+import { startLoad } from '../../packages/gantry/test/helpers/load.js';
+import {
+  FIXTURES,
+  REPO_ROOT,
+  Running,
+  cleanEnv,
+  cleanUpProcesses,
+  freePort,
+  gantry,
+} from '../../packages/gantry/test/helpers/process.js';
+
+cleanUpProcesses();
+
+const hasPrometheus = (() => {
+  try {
+    execFileSync('prometheus', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    if (process.env.CI) throw new Error('prometheus is not installed; the CI must install it (apt-get install -y prometheus)');
+    return false;
+  }
+})();
+
+interface PromResponse {
+  status: string;
+  data: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
+}
+
+async function query(prometheus: string, expr: string): Promise<PromResponse> {
+  return JSON.parse((await request(`${prometheus}/api/v1/query?query=${encodeURIComponent(expr)}`)).body) as PromResponse;
+}
+
+describe.skipIf(!hasPrometheus)('Prometheus and the Grafana dashboard', () => {
+  it('answers every dashboard query with data, scraping a real gantry', async () => {
+    const [port, metricsPort, promPort] = [await freePort(), await freePort(), await freePort()];
+    const server = gantry(
+      ['serve', '--bind', `127.0.0.1:${port}`, '--metrics-bind', `127.0.0.1:${metricsPort}`, 'apps/express-app.mjs'],
+      { cwd: FIXTURES },
+    );
+    await server.waitFor(/listening at/);
+
+    const dir = await mkdtemp(join(tmpdir(), 'gantry-prometheus-'));
+    await writeFile(
+      join(dir, 'prometheus.yml'),
+      `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: gantry\n    static_configs: [{ targets: ['127.0.0.1:${metricsPort}'] }]\n`,
+    );
+    const prometheus = new Running(
+      'prometheus',
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+      ],
+      { env: cleanEnv(), cwd: dir },
+    );
+    const api = `http://127.0.0.1:${promPort}`;
+    await prometheus.waitFor(/Server is ready to receive web requests/);
+
+    // Traffic for every panel: successes, 5xx, a killed worker, a reload.
+    const load = startLoad(`http://127.0.0.1:${port}/users/7`, { connections: 4 });
+    for (let i = 0; i < 10; i++) await request(`http://127.0.0.1:${port}/fail`);
+    for (let i = 0; i < 10; i++) await request(`http://127.0.0.1:${port}/no-such-page`);
+    const [, pid] = (await server.waitFor(/worker 2 \(pid (\d+)\) ready/)) as string[];
+    process.kill(Number(pid), 'SIGKILL');
+    await server.waitFor(/killed by SIGKILL[\s\S]*worker 2 \(pid \d+\) ready/);
+    server.signal('SIGHUP');
+    await server.waitFor(/reload complete/);
+    for (let i = 0; i < 10; i++) await request(`http://127.0.0.1:${port}/fail`);
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    await load.stop();
+
+    const up = await query(api, 'up{job="gantry"}');
+    expect(up.data.result.map((r) => r.value[1])).toEqual(['1']);
+    const dashboard = JSON.parse(await readFile(join(REPO_ROOT, 'monitoring/grafana/dashboards/gantry.json'), 'utf8')) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
+    for (const panel of dashboard.panels) {
+      for (const { expr } of panel.targets) {
+        // Grafana's $__rate_interval is at least four scrape intervals.
+        const answer = await query(api, expr.replaceAll('$__rate_interval', '15s'));
+        expect(answer.status, `${panel.title}: ${expr}`).toBe('success');
+        expect(answer.data.result.length, `${panel.title}: ${expr} returned no data`).toBeGreaterThan(0);
+      }
+    }
+    const errors = await query(api, 'sum(increase(gantry_http_requests_total{status_class="5xx"}[1m]))');
+    // increase() cannot see what the first scrape already counted: the second batch of ten, at least.
+    expect(Number(errors.data.result[0]?.value[1])).toBeGreaterThanOrEqual(9);
+    const restarts = await query(api, 'sum by (reason) (gantry_worker_restarts_total)');
+    expect(Object.fromEntries(restarts.data.result.map((r) => [r.metric.reason, Number(r.value[1])]))).toMatchObject({
+      killed: 1,
+      reload: 2,
+    });
+  });
+
+  it("accepts the compose profile's Prometheus configuration (promtool check config)", () => {
+    const out = execFileSync('promtool', ['check', 'config', join(REPO_ROOT, 'monitoring/prometheus.yml')], { encoding: 'utf8' });
+    expect(out).toContain('SUCCESS');
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * The status page (/status on --metrics-bind) in a real browser (Debian's chromium, headless, driven by
+ * playwright-core), while load runs: it must show live numbers, every worker and no script error.
+ * SCREENSHOT_PATH=docs/status-page.png saves the picture the README shows.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { request } from '../../packages/gantry/test/helpers/http.js';
+import { startLoad } from '../../packages/gantry/test/helpers/load.js';
+import { REPO_ROOT, cleanUpProcesses, freePort, gantry } from '../../packages/gantry/test/helpers/process.js';
+
+cleanUpProcesses();
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium && process.env.CI)
+  throw new Error(`no chromium at ${CHROMIUM}; the CI must install it (apt-get install -y chromium)`);
+
+describe.skipIf(!hasChromium)('the status page in a browser', () => {
+  it('shows live throughput, latency and every worker, with no script error', async () => {
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const server = gantry(
+      [
+        'serve',
+        '--bind',
+        `127.0.0.1:${port}`,
+        '--metrics-bind',
+        `127.0.0.1:${metricsPort}`,
+        '--config',
+        'app/dist/gantry.config.js',
+        'app/dist/src/app.js',
+      ],
+      { env: { APP_ENV: 'Production' } },
+    );
+    await server.waitFor(/listening at/);
+    const load = startLoad(`http://127.0.0.1:${port}/`, { connections: 4 });
+    for (let i = 0; i < 3; i++) await request(`http://127.0.0.1:${port}/primes?below=2000000`);
+
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(error.message));
+      page.on('console', (message) => {
+        if (message.type() === 'error') problems.push(message.text());
+      });
+      await page.goto(`http://127.0.0.1:${metricsPort}/status`);
+      await page.waitForSelector('body[data-loaded="true"]');
+      // A rate needs two snapshots: wait for the second poll to fill it in.
+      await page.waitForFunction(() => /\d/.test(document.getElementById('rps')?.textContent ?? ''), undefined, {
+        timeout: 10_000,
+      });
+      await page.waitForTimeout(4500);
+      const rps = Number((await page.textContent('#rps'))?.replace(/[^\d.]/g, ''));
+      expect(rps).toBeGreaterThan(0);
+      expect(await page.textContent('#latency')).toMatch(/^\d+(\.\d)? \/ \d+(\.\d)? \/ \d+(\.\d)? ms$/);
+      expect(await page.textContent('#ready')).toBe('ready');
+      const rows = await page.$$eval('#workers tr', (trs) =>
+        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+      );
+      expect(rows.map((cells) => cells[2])).toEqual(['ready', 'ready']);
+      expect(rows.every((cells) => /^\d+ MB$/.test(cells[4] ?? ''))).toBe(true);
+      expect(problems, problems.join('\n')).toEqual([]);
+      const screenshot = process.env.SCREENSHOT_PATH
+        ? join(REPO_ROOT, process.env.SCREENSHOT_PATH)
+        : join(await mkdtemp(join(tmpdir(), 'gantry-status-')), 'status.png');
+      await page.screenshot({ path: screenshot, fullPage: true });
+    } finally {
+      await browser.close();
+      await load.stop();
+    }
+  });
+});
