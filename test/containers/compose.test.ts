@@ -78,6 +78,16 @@ describe('the compose deployment', () => {
     }
   });
 
+  it('serves metrics and readiness on the compose network only, for Prometheus', async () => {
+    const [nginx = ''] = await containers(engine, 'nginx');
+    const metrics = await docker(engine, ['exec', nginx, 'curl', '-fsS', 'http://web:9100/metrics']);
+    expect(metrics).toMatch(/^gantry_http_requests_total\{method="GET",route="\/",status_class="2xx"\} \d+$/m);
+    expect(metrics).toMatch(/^gantry_workers\{state="ready"\} 2$/m);
+    expect(await docker(engine, ['exec', nginx, 'curl', '-fsS', 'http://web:9100/ready'])).toBe('ready');
+    // Not published: the host cannot reach it.
+    await expect(request('http://127.0.0.1:9100/metrics', { timeoutMs: 2000 })).rejects.toThrow();
+  });
+
   it('trusts X-Forwarded-For from nginx only, never from a client reaching :8085', async () => {
     const spoof = { 'X-Forwarded-For': '6.6.6.6', 'X-Forwarded-Proto': 'https' };
     const direct = JSON.parse((await request(`${DIRECT}/whoami`, { headers: spoof })).body) as Record<string, string>;

@@ -53,7 +53,7 @@ describe.skipIf(!hasChromium)('the status page in a browser', () => {
       ],
     });
     try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+      const page = await browser.newPage({ viewport: { width: 1280, height: 600 } });
       const problems: string[] = [];
       page.on('pageerror', (error) => problems.push(error.message));
       page.on('console', (message) => {

@@ -95,3 +95,27 @@ describe.skipIf(!hasNginx)('the example app on the local stack', () => {
     expect(proc.stderr.match(/is not a profile/g)).toHaveLength(1);
   });
 });
+
+describe.skipIf(!hasNginx)('logs on the local stack', () => {
+  it("carry nginx's request id into gantry's access log and the app's lines, and never a secret", async () => {
+    const stack = await startStack(['--access-log', '-', '--access-log-format', 'json', ...APP], {
+      APP_ENV: 'Production',
+      LOG_LEVEL: 'debug',
+      DB_CONNECTION_STRING: 'postgres://app:hunter2@db:5432/app',
+    });
+    const reply = await request(`${stack.edge}/primes?below=1000`);
+    const requestId = reply.headers['x-request-id'] as string;
+    expect(requestId).toMatch(/^[0-9a-f]{32}$/);
+    await request(`${stack.edge}/missing`);
+    await request(`${stack.direct}/`, { headers: { 'X-Forwarded-For': '6.6.6.6' } });
+    const appLine = await stack.proc.waitFor(new RegExp(`^\\{.*"request_id":"${requestId}".*"msg":"counted primes".*\\}$`, 'm'));
+    expect(JSON.parse(appLine[0])).toMatchObject({ level: 30, request_id: requestId, below: 1000, count: 168 });
+    // gantry's access log line (the app's debug lines name the URL too).
+    const accessLine = await stack.proc.waitFor(new RegExp(`^\\{.*"url":"/primes\\?below=1000".*"duration_ms".*\\}$`, 'm'));
+    expect(JSON.parse(accessLine[0])).toMatchObject({ request_id: requestId, status: 200, client: '127.0.0.1' });
+    // Production logs are JSON lines (gantry's and the app's), and no line shows the secret.
+    await stack.proc.waitFor(/"msg":"configuration loaded"/);
+    expect(stack.proc.output).toContain('"DB_CONNECTION_STRING":"[redacted]"');
+    expect(stack.proc.output).not.toContain('hunter2');
+  });
+});

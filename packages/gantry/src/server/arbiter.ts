@@ -161,7 +161,7 @@ export class Arbiter {
     this.#retiredWorkers.add(workerId);
     this.#retiring = this.#retiring.then(async () => {
       const summed = AggregatorRegistry.aggregate([this.#retired, cumulativeOnly(metrics)]);
-      this.#retired = (await summed.getMetricsAsJSON()) as MetricsJson;
+      this.#retired = await summed.getMetricsAsJSON();
     });
   }
 

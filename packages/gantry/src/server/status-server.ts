@@ -12,7 +12,7 @@ import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics } f
 import type { Logger } from '../logger.js';
 import { ErrorCode, ExitCode, GantryError } from '../errors.js';
 import { type BindAddress, bindUrl, formatBind, listenOptions } from './bind.js';
-import type { MetricsJson } from './metrics.js';
+import { EVENT_LOOP_PRECISION_MS, type MetricsJson } from './metrics.js';
 import { STATUS_PAGE } from './status-page.js';
 
 export interface WorkerStatus {
@@ -41,7 +41,11 @@ export class PrimaryMetrics {
 
   constructor(source: StatusSource) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, labels: { worker: 'primary' } });
+    collectDefaultMetrics({
+      register: this.registry,
+      labels: { worker: 'primary' },
+      eventLoopMonitoringPrecision: EVENT_LOOP_PRECISION_MS,
+    });
     new Gauge({
       name: 'gantry_workers',
       help: 'Worker processes, by state',
