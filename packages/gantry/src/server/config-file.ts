@@ -22,6 +22,7 @@ export interface GantryConfig {
   maxRequestsJitter?: number;
   preload?: boolean;
   keepAlive?: number;
+  reusePort?: boolean;
   headerTimeout?: number;
   requestTimeout?: number;
   limitRequestLine?: number;

@@ -202,7 +202,9 @@ export class HttpService {
         this.#servers.push(server);
         await new Promise<void>((resolve, reject) => {
           server.once('error', (error: NodeJS.ErrnoException) => reject(bindError(bind, error)));
-          server.listen(listenOptions(bind), () => resolve());
+          // reusePort: this worker's own socket (exclusive: not through the primary), balanced by the kernel.
+          const reuse = this.#options.settings.reusePort && bind.kind === 'tcp' ? { reusePort: true, exclusive: true } : {};
+          server.listen({ ...listenOptions(bind), ...reuse }, () => resolve());
         });
       }),
     );

