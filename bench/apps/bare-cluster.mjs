@@ -8,7 +8,7 @@ if (cluster.isPrimary) {
   for (let i = 0; i < 2; i++) cluster.fork();
   let ready = 0;
   cluster.on('listening', () => {
-    if (++ready === 2) console.log(`bare cluster listening on ${port}`);
+    if (++ready === 2) process.stdout.write(`bare cluster listening on ${port}\n`);
   });
   process.on('SIGTERM', () => {
     for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
