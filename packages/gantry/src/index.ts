@@ -4,4 +4,5 @@ export type { ServerSettings, LogLevel, LogFormat } from './server/settings.js';
 export type { BindAddress } from './server/bind.js';
 export type { AppContext, NodeListener } from './server/app.js';
 export type { FetchApp, NodeBindings } from './server/fetch-adapter.js';
+export { setRoute } from './server/route.js';
 export { ErrorCode, ExitCode, GantryError } from './errors.js';

@@ -3,8 +3,9 @@
  * carries the process's role and pid, so a worker's lines can be told apart. Writes are synchronous so
  * that nothing is lost when a process exits right after logging.
  */
+import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import type { LogFormat, LogLevel } from './server/settings.js';
 
 export type { Logger };
@@ -32,6 +33,9 @@ export function createLogger(options: LoggerOptions): Logger {
       pino.destination({ fd: 2, sync: true }),
     );
   }
+  // Required only for text (a few MiB in every process that logs JSON otherwise); synchronously, as
+  // loggers are made before anything is awaited.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
   const stream = pretty({
     destination: 2,
     sync: true,

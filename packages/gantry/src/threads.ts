@@ -10,7 +10,7 @@
  * first use, and is shut down when the worker stops. It is piscina underneath.
  */
 import { availableParallelism } from 'node:os';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 
 /** The environment variable through which a worker tells the app's copy of this module its size. */
 export const THREADS_ENV = 'GANTRY_THREADS';
@@ -40,15 +40,18 @@ function size(): number {
   return Number.isInteger(configured) && configured > 0 ? configured : availableParallelism();
 }
 
-function pool(): Piscina {
+/** The pool, made on first use (piscina itself is loaded only then: most workers never need it). */
+async function pool(): Promise<Piscina> {
   const global = globalThis as Global;
+  if (global[key]) return global[key];
+  const { Piscina } = await import('piscina');
   return (global[key] ??= new Piscina({ maxThreads: size(), minThreads: 0, idleTimeout: 30_000 }));
 }
 
 /** Runs `module`'s default export (or `options.name`) with `input` on a pool thread; resolves with its result. */
-export function runInThread<R = unknown>(module: URL | string, input?: unknown, options: RunOptions = {}): Promise<R> {
+export async function runInThread<R = unknown>(module: URL | string, input?: unknown, options: RunOptions = {}): Promise<R> {
   const filename = module instanceof URL ? module.href : module;
-  return pool().run(input, { filename, ...options }) as Promise<R>;
+  return (await pool()).run(input, { filename, ...options }) as Promise<R>;
 }
 
 export function threadStats(): ThreadStats | undefined {

@@ -16,8 +16,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { relative } from 'node:path';
 import { ErrorCode, ExitCode, GantryError } from '../errors.js';
 import { importFile, resolveModule } from '../module-loader.js';
-import { type FetchApp, type FetchErrorReporter, fetchHandler } from './fetch-adapter.js';
-import { setRoute } from './metrics.js';
+import type { FetchApp, FetchErrorReporter } from './fetch-adapter.js';
+import { setRoute } from './route.js';
 import type { Scheme } from './proxy.js';
 
 /** A node request listener; it may be async (its rejection is answered with 500, not a crash). */
@@ -47,6 +47,8 @@ export interface LoadOptions {
   readonly fresh?: boolean;
   /** Have the framework say which route pattern each request matched (for metrics). */
   readonly trackRoutes?: boolean;
+  /** Install FastResponse as the global Response if the app is a fetch app. */
+  readonly fastResponse?: boolean;
 }
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -124,6 +126,9 @@ async function toLoadedApp(value: unknown, label: string, options: LoadOptions, 
   } else if (typeof value === 'object' && value !== null) {
     if (hasMethods(value, 'fetch')) {
       const app = value as FetchApp & { close?: () => Promise<unknown> };
+      // Loaded for fetch apps only: it brings in undici (Request, Response), which node apps need not pay for.
+      const { fetchHandler } = await import('./fetch-adapter.js');
+      if (options.fastResponse) (await import('./fast-response.js')).installFastResponse();
       return {
         kind: 'fetch',
         handle: fetchHandler(app, options.reportError),

@@ -21,6 +21,7 @@ export interface GantryConfig {
   maxRequests?: number;
   maxRequestsJitter?: number;
   preload?: boolean;
+  fastResponse?: boolean;
   keepAlive?: number;
   reusePort?: boolean;
   headerTimeout?: number;

@@ -80,14 +80,18 @@ export class ConnectionTracker {
     return entry;
   }
 
-  end(entry: InFlight): void {
-    this.#inFlight.delete(entry.res);
+  /** Returns the request's entry, or undefined if it had ended already. */
+  end(res: ServerResponse): InFlight | undefined {
+    const entry = this.#inFlight.get(res);
+    if (!entry) return undefined;
+    this.#inFlight.delete(res);
     const socket = entry.req.socket as TrackedSocket;
     const state = socket[stateSymbol];
     if (state && --state.active === 0) {
       state.idleSince = Date.now();
       state.bytesReadWhenIdle = socket.bytesRead;
     }
+    return entry;
   }
 
   #isIdle(socket: TrackedSocket, now: number): boolean {

@@ -5,12 +5,14 @@
  * - the Request is lazy: `method` and `url` are plain strings, `headers` and `signal` are built on first
  *   use, and a real `Request` is made only for members that need one (`body`, `clone()`, `formData()`);
  *   `text()`, `json()` and `arrayBuffer()` read the node stream directly;
- * - a Response whose body was made from a string or bytes is written in one `end()` call, reading the
- *   source from undici's internal state when it is there (as @hono/node-server does); any other body is
- *   streamed with backpressure.
+ * - a FastResponse (fast-response.ts) that undici never saw is written straight from its arguments;
+ * - an undici Response whose body was made from a string or bytes is written in one `end()` call,
+ *   reading the source from its internal state when it is there (as @hono/node-server does); any other
+ *   body is streamed with backpressure.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { type ResponseParts, isResponse, nativeResponse, responseParts } from './fast-response.js';
 import type { Scheme } from './proxy.js';
 
 /** The second argument of `fetch`, shaped like @hono/node-server's, so Hono's node helpers work. */
@@ -224,10 +226,39 @@ async function streamBody(res: ServerResponse, body: ReadableStream<Uint8Array>)
   }
 }
 
-function sendResponse(res: ServerResponse, response: unknown): Promise<void> | void {
-  if (!(response instanceof Response)) {
-    throw new TypeError(`fetch() must return a Response, got ${response === null ? 'null' : typeof response}`);
+/** undici's default for a string body. */
+const TEXT_PLAIN = 'text/plain;charset=UTF-8';
+
+/** A FastResponse undici never saw: its headers as node takes them, and its body in one end(). */
+function sendParts(res: ServerResponse, { status, headers: init, body }: ResponseParts): void {
+  const headers: string[] = [];
+  let typed = false;
+  let sized = false;
+  const add = (name: string, value: unknown) => {
+    if (name.length === 12 && name.toLowerCase() === 'content-type') typed = true;
+    else if (name.length === 14 && name.toLowerCase() === 'content-length') sized = true;
+    headers.push(name, String(value));
+  };
+  if (init instanceof Headers) for (const [name, value] of init) add(name, value);
+  else if (Array.isArray(init)) for (const [name, value] of init as [string, string][]) add(name, value);
+  else if (init !== undefined) for (const name in init) add(name, (init as Record<string, unknown>)[name]);
+  if (typeof body === 'string') {
+    if (!typed) headers.push('content-type', TEXT_PLAIN);
+    if (!sized) headers.push('content-length', String(Buffer.byteLength(body)));
+  } else if (body !== null && !sized) {
+    headers.push('content-length', String(body.byteLength));
   }
+  res.writeHead(status, headers);
+  res.end(body ?? undefined);
+}
+
+function sendResponse(res: ServerResponse, value: unknown): Promise<void> | void {
+  if (!isResponse(value)) {
+    throw new TypeError(`fetch() must return a Response, got ${value === null ? 'null' : typeof value}`);
+  }
+  const parts = responseParts(value);
+  if (parts) return sendParts(res, parts);
+  const response = nativeResponse(value);
   const headers: string[] = [];
   for (const [name, value] of response.headers) headers.push(name, value);
   const source = bufferedSource(response);
@@ -267,7 +298,7 @@ export function fetchHandler(app: FetchApp, reportError: FetchErrorReporter): Fe
     }
     try {
       const result = app.fetch(request as unknown as Request, { incoming: req, outgoing: res });
-      if (result instanceof Response) {
+      if (isResponse(result)) {
         const streaming = sendResponse(res, result);
         if (streaming) streaming.catch(onError(req, res));
       } else {

@@ -10,7 +10,7 @@ import type { Logger } from '../logger.js';
 import type { AccessLog } from './access-log.js';
 import type { RequestHandler } from './app.js';
 import { type BindAddress, formatBind, listenOptions } from './bind.js';
-import { ConnectionTracker, type DrainResult, type InFlight } from './connections.js';
+import { ConnectionTracker, type DrainResult } from './connections.js';
 import type { InFlightBoard } from './in-flight-board.js';
 import type { WorkerMetrics } from './metrics.js';
 import { type RequestLimits, checkRequest, headerBlockSize, requestLimits, watchStreamedBody } from './limits.js';
@@ -76,10 +76,16 @@ export class HttpService {
   readonly #limits: RequestLimits;
   readonly #tracker = new ConnectionTracker();
   readonly #servers: Server[] = [];
+  /** One listener for every response's 'close' (not a closure per request): node calls it with the response as `this`. */
+  readonly #onResponseClose: (this: ServerResponse) => void;
   #served = 0;
 
   constructor(options: HttpServiceOptions) {
     this.#options = options;
+    const done = this.#onDone;
+    this.#onResponseClose = function (this: ServerResponse) {
+      done(this);
+    };
     this.#proxy = new ProxyTrust(options.settings.forwardedAllowIps, options.settings.secureSchemeHeaders);
     this.#limits = requestLimits(options.settings);
   }
@@ -113,7 +119,7 @@ export class HttpService {
     const entry = this.#tracker.begin(req, res);
     metrics?.begin();
     if (board) entry.slot = board.begin(req.method ?? '', req.url ?? '');
-    res.once('close', () => this.#onDone(entry));
+    res.on('close', this.#onResponseClose);
     this.#count();
 
     const rejection = checkRequest(req, this.#limits);
@@ -129,8 +135,9 @@ export class HttpService {
     }
   };
 
-  #onDone(entry: InFlight): void {
-    this.#tracker.end(entry);
+  #onDone = (res: ServerResponse): void => {
+    const entry = this.#tracker.end(res);
+    if (!entry) return;
     this.#options.board?.end(entry.slot);
     const { accessLog, metrics } = this.#options;
     metrics?.end(entry.req, entry.res, (performance.now() - entry.startedAt) / 1000);
@@ -138,7 +145,7 @@ export class HttpService {
       const { req, res, startedAt } = entry;
       accessLog.write({ req, res, startedAt, clientAddress: this.#proxy.clientAddress(req) });
     }
-  }
+  };
 
   #count(): void {
     const { maxRequests } = this.#options.settings;

@@ -18,33 +18,11 @@ import {
   type MetricValue,
 } from 'prom-client';
 import { threadStats } from '../threads.js';
+import { routeOf } from './route.js';
 
 export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
-/** Where a framework integration (or the app, with setRoute) leaves the route pattern a request matched. */
-export const ROUTE = Symbol.for('gantry.route');
-
-type WithRoute = IncomingMessage & { [ROUTE]?: string; route?: { path?: unknown }; baseUrl?: unknown };
-
-/**
- * Tells gantry's metrics which route pattern served a request (`/users/:id`, never `/users/42`), for
- * frameworks gantry does not read it from by itself (it does for Fastify and Express).
- */
-export function setRoute(req: IncomingMessage, pattern: string): void {
-  (req as WithRoute)[ROUTE] = pattern;
-}
-
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
-
-function routeOf(req: IncomingMessage): string {
-  const request = req as WithRoute;
-  const marked = request[ROUTE];
-  if (marked !== undefined) return marked;
-  // Express leaves the matched route on the request.
-  const path = request.route?.path;
-  if (typeof path === 'string') return (typeof request.baseUrl === 'string' ? request.baseUrl : '') + path;
-  return 'other';
-}
 
 /** Fine below 10 ms, where a node server answers most requests. */
 export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

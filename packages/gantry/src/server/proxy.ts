@@ -164,12 +164,19 @@ export class ProxyTrust {
     return peer;
   }
 
+  /** Most requests carry no forwarding header: one pass that allocates nothing tells. */
+  #hasForwarding(raw: readonly string[]): boolean {
+    for (let i = 0; i < raw.length; i += 2) if (this.#isForwarding((raw[i] as string).toLowerCase())) return true;
+    return false;
+  }
+
   #isForwarding(lowerName: string): boolean {
     return lowerName.startsWith(X_FORWARDED) || FORWARDING_HEADERS.has(lowerName) || this.#schemeHeaderNames.has(lowerName);
   }
 
   #strip(req: IncomingMessage): void {
     const raw = req.rawHeaders;
+    if (!this.#hasForwarding(raw)) return;
     // node builds headersDistinct lazily from rawHeaders and its original length: build it now, before
     // rawHeaders shrinks, and strip it too.
     const distinct = req.headersDistinct;

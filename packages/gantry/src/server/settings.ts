@@ -23,6 +23,7 @@ export interface ServerSettings {
   maxRequests: number;
   maxRequestsJitter: number;
   preload: boolean;
+  fastResponse: boolean;
   keepAlive: number;
   reusePort: boolean;
   headerTimeout: number;
@@ -100,6 +101,12 @@ export const serverSettings = {
     default: false,
     section: 'Worker processes',
     doc: 'Load the app in the primary before forking, so a broken app is reported once before any worker starts (see README).',
+  },
+  fastResponse: {
+    codec: boolean(),
+    default: true,
+    section: 'Worker processes',
+    doc: "For { fetch } apps: make the global Response a lighter one that builds undici's only when a member needs it (as @hono/node-server does); about twice the requests/s for small responses. See README.",
   },
   keepAlive: {
     codec: seconds({ min: 1 }),

@@ -2,10 +2,11 @@
  * A worker's watchdog thread. It watches the clock the worker's event loop beats on the in-flight board;
  * when the clock has stood still for `timeout`, it logs what the worker was serving, once per stall.
  * (The primary, which also stops receiving heartbeats, kills and replaces the worker a moment later.)
- * It runs in a worker thread so that it still runs when the main thread is stuck.
+ * It runs in a worker thread (with its own event loop) so that it still runs when the main thread is stuck.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { workerData } from 'node:worker_threads';
-import { createLogger } from '../logger.js';
+import type { Logger } from '../logger.js';
 import { InFlightBoard } from './in-flight-board.js';
 import type { LogFormat, LogLevel } from './settings.js';
 
@@ -21,16 +22,21 @@ const CHECK_MS = 100;
 
 const data = workerData as WatchdogData;
 const board = new InFlightBoard(data.buffer);
-const log = createLogger({ level: data.logLevel, format: data.logFormat, role: 'worker', workerId: data.workerId });
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
 let reportedBeat = 0;
+// The logger (pino, a few MiB in every worker) is loaded only once the loop has been still for half the
+// timeout, so that it is ready, well before the primary kills the worker, in the rare stall.
+let log: Logger | undefined;
 
 for (;;) {
-  // A synchronous sleep: this thread has nothing else to do, and needs no event loop to wake.
-  Atomics.wait(sleeper, 0, 0, CHECK_MS);
+  await sleep(CHECK_MS);
   const beat = board.lastBeat;
   const now = Date.now();
-  if (beat === 0 || beat === reportedBeat || now - beat < data.timeoutMs) continue;
+  if (beat === 0 || beat === reportedBeat || now - beat < data.timeoutMs / 2) continue;
+  if (!log) {
+    const { createLogger } = await import('../logger.js');
+    log = createLogger({ level: data.logLevel, format: data.logFormat, role: 'worker', workerId: data.workerId });
+  }
+  if (now - beat < data.timeoutMs) continue;
   reportedBeat = beat;
   const { requests, overflow } = board.read();
   const serving = requests.map(({ request, startedAt }) => `${request} (${((now - startedAt) / 1000).toFixed(1)} s)`);

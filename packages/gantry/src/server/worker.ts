@@ -16,7 +16,7 @@ import { type Hooks, type WorkerContext, runHook } from './hooks.js';
 import { HttpService, logAppFailure } from './http.js';
 import { BEAT_MS, InFlightBoard } from './in-flight-board.js';
 import { AFTER_DRAIN_MS, HANDOFF_WAIT_MS, HEARTBEAT_MS, type WorkerMessage, isPrimaryMessage } from './messages.js';
-import { WorkerMetrics } from './metrics.js';
+import type { WorkerMetrics } from './metrics.js';
 import type { ServerSettings } from './settings.js';
 import type { WatchdogData } from './watchdog.js';
 
@@ -158,7 +158,7 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
 
   const context: WorkerContext = { id: workerId, pid: process.pid, settings, log: logger };
   const board = settings.timeout > 0 ? new InFlightBoard() : undefined;
-  const metrics = settings.metricsBind === null ? undefined : new WorkerMetrics(workerId);
+  let metrics: WorkerMetrics | undefined;
   let hooks: Hooks = {};
   let accessLog: AccessLog | undefined;
   let app: LoadedApp | undefined;
@@ -225,6 +225,8 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
   });
 
   try {
+    // prom-client is loaded only where metrics are on.
+    if (settings.metricsBind !== null) metrics = new (await import('./metrics.js')).WorkerMetrics(workerId);
     if (spec.configFile) hooks = (await loadConfigFile(spec.configFile, spec.cwd)).hooks;
     await runHook(hooks, 'postFork', context, { rethrow: true });
     accessLog = settings.accessLog === null ? undefined : createAccessLog(settings.accessLog, settings.accessLogFormat);
@@ -233,6 +235,7 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
       context: { workerId },
       reportError: (error, req) => logAppFailure(logger, error, req),
       trackRoutes: metrics !== undefined,
+      fastResponse: settings.fastResponse,
     });
     http = new HttpService({
       settings: { ...settings, maxRequests: spec.maxRequests },

@@ -48,6 +48,15 @@ describe('metrics on --metrics-bind', () => {
     expect(total(samples, 'nodejs_eventloop_lag_p99_seconds', { worker: '1' })).toBeGreaterThan(0);
   });
 
+  it("labels a plain node app's requests with the pattern it gave setRoute (from 'gantry')", async () => {
+    const { url, metrics } = await serve('apps/routed-app.mjs');
+    for (let i = 0; i < 5; i++) await request(`${url}/items/${i}`);
+    await request(`${url}/other`);
+    const samples = await scrape(metrics);
+    expect(total(samples, 'gantry_http_requests_total', { route: '/items/:id' })).toBe(5);
+    expect(total(samples, 'gantry_http_requests_total', { route: 'other' })).toBe(1);
+  });
+
   it('keeps totals across replaced workers (max-requests, reload): a sum never goes down', async () => {
     const { proc, url, metrics } = await serve('apps/express-app.mjs', ['--max-requests', '10']);
     for (let i = 0; i < 50; i++) await request(`${url}/users/${i}`);

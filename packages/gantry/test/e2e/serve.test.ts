@@ -48,6 +48,13 @@ describe('gantry serve', () => {
     const { url } = await serve(['apps/fetch-app.mjs']);
     const reply = await request(`${url}/echo`, { method: 'PUT', body: 'data' });
     expect(JSON.parse(reply.body)).toMatchObject({ method: 'PUT', url: `${url}/echo`, body: 'data', isRequest: true });
+    expect((await request(`${url}/response-kind`)).body).toBe('fast');
+  });
+
+  it("keeps undici's own Response with --no-fast-response", async () => {
+    const { url } = await serve(['--no-fast-response', 'apps/fetch-app.mjs']);
+    expect((await request(`${url}/response-kind`)).body).toBe('undici');
+    expect((await request(url)).body).toBe('hello from fetch');
   });
 
   it('on SIGTERM stops accepting, lets a slow request finish, and exits 0', async () => {
