@@ -54,7 +54,10 @@ describe.skipIf(!hasNginx)('the example app on the local stack', () => {
     expect(reply.status).toBe(200);
     expect(reply.body.trim()).toBe('The secret code is 5134');
     expect(reply.headers['cache-control']).toBe('public, max-age=3600');
-    await request(`${stack.edge}/`);
+    expect(reply.headers['x-content-type-options']).toBe('nosniff');
+    // A request id is returned only where the app's logs carry it.
+    expect(reply.headers['x-request-id']).toBeUndefined();
+    expect((await request(`${stack.edge}/`)).headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
     // The access log of gantry shows the page request, and no request for the static file.
     await stack.proc.waitFor(/"GET \/ HTTP\/1\.1" 200/);
     expect(stack.proc.stdout).not.toContain('/static/');
