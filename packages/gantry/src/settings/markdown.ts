@@ -22,13 +22,20 @@ export function settingsTable<S>(registry: Registry<S>, configKeys: boolean): st
   return [header, ...rows].join('\n');
 }
 
-export const GENERATED_START = '<!-- generated:settings:start (npm run docs) -->';
-export const GENERATED_END = '<!-- generated:settings:end -->';
+/** A generated block's markers: `<!-- generated:NAME:start (COMMAND) -->` ... `<!-- generated:NAME:end -->`. */
+export interface GeneratedBlock {
+  readonly name: string;
+  readonly command: string;
+}
 
-/** Replaces the generated block of a document, or throws if the markers are missing. */
-export function replaceGenerated(document: string, block: string): string {
-  const start = document.indexOf(GENERATED_START);
-  const end = document.indexOf(GENERATED_END);
-  if (start < 0 || end < start) throw new Error(`the document has no ${GENERATED_START} ... ${GENERATED_END} block`);
-  return document.slice(0, start + GENERATED_START.length) + '\n' + block + '\n' + document.slice(end);
+export const SETTINGS_BLOCK: GeneratedBlock = { name: 'settings', command: 'npm run docs' };
+
+/** Replaces a generated block of a document, or throws if its markers are missing. */
+export function replaceGenerated(document: string, content: string, block: GeneratedBlock = SETTINGS_BLOCK): string {
+  const startMarker = `<!-- generated:${block.name}:start (${block.command}) -->`;
+  const endMarker = `<!-- generated:${block.name}:end -->`;
+  const start = document.indexOf(startMarker);
+  const end = document.indexOf(endMarker);
+  if (start < 0 || end < start) throw new Error(`the document has no ${startMarker} ... ${endMarker} block`);
+  return document.slice(0, start + startMarker.length) + '\n' + content + '\n' + document.slice(end);
 }
