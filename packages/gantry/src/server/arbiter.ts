@@ -23,10 +23,9 @@ import { bindUrl, formatBind, removeStaleUnixSocket } from './bind.js';
 import { type Hooks, type ServerContext, runHook } from './hooks.js';
 import { WORKER_SETTINGS_ENV } from '../internal-env.js';
 import { HEARTBEAT_MS, type PrimaryMessage, isWorkerMessage, stopBudgetMs } from './messages.js';
-import { AggregatorRegistry } from 'prom-client';
-import { type MetricsJson, cumulativeOnly } from './metrics.js';
+import type { MetricsJson } from './metrics.js';
 import type { ServerSettings } from './settings.js';
-import { PrimaryMetrics, type StatusSource, StatusServer } from './status-server.js';
+import type { PrimaryMetrics, StatusServer, StatusSource } from './status-server.js';
 import type { WorkerSpec } from './worker.js';
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
@@ -120,8 +119,8 @@ export class Arbiter {
   #state: 'booting' | 'running' | 'stopping' = 'booting';
   #stopDeadline = Infinity;
   #halt: GantryError | undefined;
-  readonly #metrics: PrimaryMetrics | undefined;
-  readonly #statusServer: StatusServer | undefined;
+  #metrics: PrimaryMetrics | undefined;
+  #statusServer: StatusServer | undefined;
   /** Metrics requests waiting for workers' answers, by request id. */
   readonly #metricsWaiting = new Map<number, (worker: number, metrics: MetricsJson) => void>();
   #metricsRequests = 0;
@@ -137,29 +136,36 @@ export class Arbiter {
     this.#settings = options.initial.settings;
     this.#hooks = options.initial.hooks;
     this.#target = this.#settings.workers;
+  }
+
+  /** The metrics and status server, with --metrics-bind. prom-client is loaded only then (~12 MiB). */
+  async #startStatusServer(): Promise<void> {
     const metricsBind = this.#settings.metricsBind;
-    if (metricsBind) {
-      const source: StatusSource = {
-        app: options.app,
-        ready: () => this.#state !== 'stopping' && this.#serving().some((r) => r.state === 'ready'),
-        workers: () =>
-          [...this.#workers.values()].map((r) => ({
-            slot: r.slot,
-            pid: r.process.process.pid ?? 0,
-            state: r.state,
-            startedAt: r.startedAt,
-          })),
-        collectWorkerMetrics: () => this.#collectWorkerMetrics(),
-      };
-      this.#metrics = new PrimaryMetrics(source);
-      this.#statusServer = new StatusServer(metricsBind, source, this.#metrics, this.#log);
-    }
+    if (!metricsBind) return;
+    const { PrimaryMetrics, StatusServer } = await import('./status-server.js');
+    const source: StatusSource = {
+      app: this.#options.app,
+      ready: () => this.#state !== 'stopping' && this.#serving().some((r) => r.state === 'ready'),
+      workers: () =>
+        [...this.#workers.values()].map((r) => ({
+          slot: r.slot,
+          pid: r.process.process.pid ?? 0,
+          state: r.state,
+          startedAt: r.startedAt,
+        })),
+      collectWorkerMetrics: () => this.#collectWorkerMetrics(),
+    };
+    this.#metrics = new PrimaryMetrics(source);
+    this.#statusServer = new StatusServer(metricsBind, source, this.#metrics, this.#log);
+    // Up before the workers, so that /ready says "not ready" until one serves.
+    await this.#statusServer.listen();
   }
 
   /** Adds a gone worker's counters to #retired; one at a time, as each addition reads the previous sum. */
   #retire(workerId: number, metrics: MetricsJson): void {
     this.#retiredWorkers.add(workerId);
     this.#retiring = this.#retiring.then(async () => {
+      const [{ AggregatorRegistry }, { cumulativeOnly }] = await Promise.all([import('prom-client'), import('./metrics.js')]);
       const summed = AggregatorRegistry.aggregate([this.#retired, cumulativeOnly(metrics)]);
       this.#retired = await summed.getMetricsAsJSON();
     });
@@ -201,8 +207,7 @@ export class Arbiter {
     const settings = this.#settings;
     process.title = `gantry: primary [${this.#options.app}]`;
     await runHook(this.#hooks, 'onStarting', this.#context());
-    // Up before the workers, so that /ready says "not ready" until one serves.
-    await this.#statusServer?.listen();
+    await this.#startStatusServer();
     if (settings.preload) await this.#preload(settings);
     for (const bind of settings.bind) await removeStaleUnixSocket(bind);
     if (settings.pid) await writeFile(settings.pid, `${process.pid}\n`);
