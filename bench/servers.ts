@@ -155,7 +155,7 @@ export async function nginxFront(name: string, upstreamPort: number, options: { 
     STATIC_ROOT: join(ROOT, 'app/static'),
     CEILING_LISTEN: `127.0.0.1:${ceilingPort}`,
   });
-  const { args } = await prepareNginx(install, runDir);
+  const args = await prepareNginx(install, runDir);
   const child = launch(name, install.bin, args);
   return {
     ...(await server(name, port, child)),
@@ -198,7 +198,7 @@ export async function seedStack(): Promise<Server> {
     SEED_UPSTREAM: `127.0.0.1:${gunicornPort}`,
     SEED_STATIC: join(ROOT, 'app/static'),
   });
-  const { args } = await prepareNginx(install, runDir);
+  const args = await prepareNginx(install, runDir);
   const child = launch('seed nginx', install.bin, args);
   const front = await server('seed: nginx -> gunicorn -> Flask', port, child);
   return { ...front, pids: () => [...processTree(child.pid ?? 0), ...processTree(gunicorn.pid ?? 0)] };

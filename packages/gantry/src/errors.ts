@@ -68,10 +68,6 @@ export class ProblemsError extends GantryError {
   }
 }
 
-export function isGantryError(error: unknown): error is GantryError {
-  return error instanceof GantryError;
-}
-
 /** The one-line form of anything thrown, for messages; never a stack. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;

@@ -3,7 +3,7 @@
  * a container HEALTHCHECK without curl: exit 0 if PREFIX/ready answers 200, else 1 with the reason.
  */
 import { request } from 'node:http';
-import { type ExitCodeValue, ErrorCode, ExitCode, GantryError } from '../errors.js';
+import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../errors.js';
 import type { BindAddress } from '../server/bind.js';
 import { parseCommandLine } from './parse.js';
 import { resolveServe } from './resolve.js';
@@ -75,7 +75,7 @@ export async function healthCommand(argv: readonly string[], env: NodeJS.Process
     process.stdout.write(`gantry health: ${path} answered ${status} ${body}\n`);
     return status === 200 ? ExitCode.OK : ExitCode.FAILURE;
   } catch (error) {
-    process.stderr.write(`gantry health: ${path} did not answer: ${(error as Error).message}\n`);
+    process.stderr.write(`gantry health: ${path} did not answer: ${describeError(error)}\n`);
     return ExitCode.FAILURE;
   }
 }

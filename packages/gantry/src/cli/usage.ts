@@ -1,5 +1,5 @@
 /** Help text, generated from the settings registries so that it cannot drift from them. */
-import { type Registry, type SettingSpec, envName, flagName } from '../settings/registry.js';
+import { type Registry, type SettingSpec, envName, flagName, isBooleanSetting } from '../settings/registry.js';
 
 export interface ExtraOption {
   readonly flag: string;
@@ -11,7 +11,7 @@ export interface ExtraOption {
 function optionLines<S>(registry: Registry<S>): Map<string, string[][]> {
   const sections = new Map<string, string[][]>();
   for (const [key, spec] of Object.entries<SettingSpec<unknown>>(registry)) {
-    const isBoolean = spec.codec.meta === 'BOOL';
+    const isBoolean = isBooleanSetting(spec);
     const flags = `${spec.short ? `-${spec.short}, ` : '    '}--${isBoolean ? '[no-]' : ''}${flagName(key)}${isBoolean ? '' : ` ${spec.codec.meta}`}`;
     const defaultText = spec.codec.format(spec.default);
     const rows = sections.get(spec.section) ?? [];

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino } from 'pino';
-import { type Codec, InvalidValue } from '../settings/codecs.js';
+import { type Codec, InvalidValue, stringOnly } from '../settings/codecs.js';
 
 export const DEFAULT_ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"';
 
@@ -150,16 +150,12 @@ export function createAccessLog(destination: string, format = DEFAULT_ACCESS_LOG
   };
 }
 
-export const accessLogFormatCodec: Codec<string> = {
+export const accessLogFormatCodec: Codec<string> = stringOnly<string>({
   expected: '"json" or a format of gunicorn atoms',
   meta: 'FORMAT',
   fromString: (raw) => {
     compileAccessLogFormat(raw);
     return raw;
   },
-  fromValue: (value) => {
-    if (typeof value !== 'string') throw new InvalidValue('"json" or a format of gunicorn atoms');
-    return accessLogFormatCodec.fromString(value);
-  },
   format: String,
-};
+});

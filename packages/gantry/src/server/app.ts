@@ -14,7 +14,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { relative } from 'node:path';
-import { ErrorCode, ExitCode, GantryError } from '../errors.js';
+import { ErrorCode, ExitCode, GantryError, describeError } from '../errors.js';
 import { importFile, resolveModule } from '../module-loader.js';
 import type { FetchApp, FetchErrorReporter } from './fetch-adapter.js';
 import { setRoute } from './route.js';
@@ -179,8 +179,7 @@ export async function loadApp(spec: string, options: LoadOptions): Promise<Loade
 function bootError(error: unknown, prefix: string): GantryError {
   if (error instanceof GantryError) return error;
   const missing = (error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND';
-  const message = error instanceof Error ? error.message : String(error);
-  return new GantryError(ErrorCode.APP_BOOT, `${prefix}: ${message}`, {
+  return new GantryError(ErrorCode.APP_BOOT, `${prefix}: ${describeError(error)}`, {
     exitCode: ExitCode.WORKER_BOOT_ERROR,
     cause: error,
     showCause: !missing,

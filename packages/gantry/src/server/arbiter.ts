@@ -25,7 +25,8 @@ import { WORKER_SETTINGS_ENV } from '../internal-env.js';
 import { HEARTBEAT_MS, type PrimaryMessage, isWorkerMessage, stopBudgetMs } from './messages.js';
 import type { MetricsJson } from './metrics.js';
 import type { ServerSettings } from './settings.js';
-import type { PrimaryMetrics, StatusServer, StatusSource } from './status-server.js';
+import type { PrimaryMetrics, RestartReason, StatusServer, StatusSource } from './status-server.js';
+import { withTimeLimit } from './time-limit.js';
 import type { WorkerSpec } from './worker.js';
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
@@ -221,7 +222,7 @@ export class Arbiter {
 
     this.#log.info(`starting gantry for ${this.#options.app} with ${this.#target} workers (primary pid ${process.pid})`);
     try {
-      for (let slot = 1; slot <= this.#target; slot++) this.#spawn(slot, settings);
+      for (let slot = 1; slot <= this.#target; slot++) this.#spawn(slot);
       while (!this.#finished()) {
         await this.#sleep(this.#nextWake());
         for (let signal = this.#signals.shift(); signal; signal = this.#signals.shift()) this.#dispatch(signal);
@@ -336,7 +337,7 @@ export class Arbiter {
     this.#respawns.clear();
     const succession: Succession = { kind: 'reload', incoming: new Set(), outgoing: this.#serving(), ...next, previousTarget };
     this.#reload = succession;
-    for (let slot = 1; slot <= this.#target; slot++) succession.incoming.add(this.#spawn(slot, next.settings, succession));
+    for (let slot = 1; slot <= this.#target; slot++) succession.incoming.add(this.#spawn(slot, succession));
     this.#wake?.();
   }
 
@@ -462,7 +463,7 @@ export class Arbiter {
       const notBefore = this.#respawns.get(slot) ?? 0;
       if (now < notBefore) continue;
       this.#respawns.delete(slot);
-      this.#spawn(slot, this.#settings);
+      this.#spawn(slot);
     }
     for (const record of serving.filter((r) => r.slot > this.#target)) this.#drain(record);
     for (const record of serving) {
@@ -473,8 +474,13 @@ export class Arbiter {
     }
   }
 
+  /** The succession under way that replaces this worker, if any. */
+  #successionReplacing(record: WorkerRecord): Succession | undefined {
+    return this.#successions().find((succession) => succession.outgoing.includes(record));
+  }
+
   #inSuccession(record: WorkerRecord): boolean {
-    return [...this.#workers.values()].some((r) => r.succession?.outgoing.includes(record));
+    return this.#successionReplacing(record) !== undefined;
   }
 
   #drain(record: WorkerRecord): void {
@@ -490,7 +496,9 @@ export class Arbiter {
     }
   }
 
-  #spawn(slot: number, settings: ServerSettings, succession?: Succession): WorkerRecord {
+  /** A worker for `slot`, with the succession's settings and hooks when it is one's successor. */
+  #spawn(slot: number, succession?: Succession): WorkerRecord {
+    const settings = succession?.settings ?? this.#settings;
     const { maxRequests, maxRequestsJitter } = settings;
     const spec: WorkerSpec = {
       settings,
@@ -582,11 +590,11 @@ export class Arbiter {
       hooks: this.#hooks,
       previousTarget: this.#target,
     };
-    succession.incoming.add(this.#spawn(record.slot, this.#settings, succession));
+    succession.incoming.add(this.#spawn(record.slot, succession));
   }
 
   #complete(succession: Succession): void {
-    const reason = succession.kind === 'reload' ? 'reload' : 'max_requests';
+    const reason: RestartReason = succession.kind === 'reload' ? 'reload' : 'max_requests';
     this.#metrics?.restarts.inc({ reason }, succession.outgoing.length);
     if (succession.kind === 'reload') this.#metrics?.reloads.inc({ result: 'succeeded' });
     for (const record of succession.incoming) delete record.succession;
@@ -655,20 +663,18 @@ export class Arbiter {
     if (failure) return this.#haltWith(failure);
     // A predecessor that dies mid-succession is replaced by its successor; otherwise respawn its slot.
     if (!this.#reload && !this.#inSuccessionAfterExit(record)) {
-      this.#metrics?.restarts.inc({ reason: reason === 'hung' ? 'hung' : signal === 'SIGKILL' ? 'killed' : 'crashed' });
+      const restart: RestartReason = reason === 'hung' ? 'hung' : signal === 'SIGKILL' ? 'killed' : 'crashed';
+      this.#metrics?.restarts.inc({ reason: restart });
       this.#scheduleRespawn(record);
     }
   };
 
+  /** Whether a succession was replacing this exited worker; if so, it leaves that succession's outgoing. */
   #inSuccessionAfterExit(record: WorkerRecord): boolean {
-    for (const other of this.#workers.values()) {
-      const outgoing = other.succession?.outgoing;
-      if (outgoing?.includes(record)) {
-        outgoing.splice(outgoing.indexOf(record), 1);
-        return true;
-      }
-    }
-    return false;
+    const outgoing = this.#successionReplacing(record)?.outgoing;
+    if (!outgoing) return false;
+    outgoing.splice(outgoing.indexOf(record), 1);
+    return true;
   }
 
   /** Why a booting worker exited, or undefined when a signal killed it (respawned, not a boot failure). */
@@ -703,7 +709,7 @@ export class Arbiter {
 
 /** `task`, or a rejection with `message` once `ms` have passed. */
 function withDeadline<T>(task: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
-  return Promise.race([task, deadline]).finally(() => clearTimeout(timer));
+  return withTimeLimit(task, ms, () => {
+    throw new Error(message);
+  });
 }

@@ -1,7 +1,8 @@
 /** Listen addresses: `HOST:PORT`, `[IPV6]:PORT` or `unix:PATH`, as gunicorn's `bind`. */
 import { lstat, unlink } from 'node:fs/promises';
-import { type ListenOptions, connect } from 'node:net';
-import { type Codec, InvalidValue } from '../settings/codecs.js';
+import type { ListenOptions } from 'node:net';
+import { canConnect } from '../net-probe.js';
+import { type Codec, InvalidValue, stringOnly } from '../settings/codecs.js';
 
 export type BindAddress =
   { readonly kind: 'tcp'; readonly host: string; readonly port: number } | { readonly kind: 'unix'; readonly path: string };
@@ -36,16 +37,12 @@ export function listenOptions(address: BindAddress): ListenOptions {
   return address.kind === 'unix' ? { path: address.path } : { host: address.host, port: address.port };
 }
 
-export const bindCodec: Codec<BindAddress> = {
+export const bindCodec: Codec<BindAddress> = stringOnly({
   expected: EXPECTED,
   meta: 'ADDRESS',
   fromString: parseBind,
-  fromValue: (value) => {
-    if (typeof value === 'string') return parseBind(value);
-    throw new InvalidValue(EXPECTED);
-  },
   format: formatBind,
-};
+});
 
 /**
  * Removes a unix socket file left behind by a server that is gone (a live one answers, and is kept:
@@ -55,15 +52,7 @@ export async function removeStaleUnixSocket(address: BindAddress): Promise<void>
   if (address.kind !== 'unix') return;
   const stats = await lstat(address.path).catch(() => undefined);
   if (!stats?.isSocket()) return;
-  const alive = await new Promise<boolean>((resolve) => {
-    const probe = connect(address.path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-  if (!alive) await unlink(address.path).catch(() => undefined);
+  if (!(await canConnect({ path: address.path }))) await unlink(address.path).catch(() => undefined);
 }
 
 /** An optional address (metrics-bind): empty or unset is off. */

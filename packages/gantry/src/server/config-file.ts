@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { ErrorCode, ExitCode, GantryError, ProblemsError } from '../errors.js';
+import { ErrorCode, ExitCode, GantryError, ProblemsError, describeError } from '../errors.js';
 import { importFile } from '../module-loader.js';
 import type { BindAddress } from './bind.js';
 import { type Hooks, hookProblems } from './hooks.js';
@@ -86,7 +86,7 @@ export async function loadConfigFile(file: string, cwd: string, options: { fresh
     namespace = await importFile(file, cwd, options);
   } catch (error) {
     if (error instanceof GantryError) throw new GantryError(ErrorCode.CONFIG_FILE, error.message, { exitCode: ExitCode.USAGE });
-    throw new GantryError(ErrorCode.CONFIG_FILE, `The config file ${path} failed to load: ${(error as Error).message}`, {
+    throw new GantryError(ErrorCode.CONFIG_FILE, `The config file ${path} failed to load: ${describeError(error)}`, {
       exitCode: ExitCode.USAGE,
       cause: error,
       showCause: true,

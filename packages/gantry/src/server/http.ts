@@ -3,7 +3,7 @@
  * limits and framing checks, proxy trust, in-flight tracking, error containment, access log, and a
  * count for max-requests. Bad input is answered 4xx and closed; the app is not called for it.
  */
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { type IncomingMessage, STATUS_CODES, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { ErrorCode, ExitCode, GantryError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -52,19 +52,11 @@ function answer(res: ServerResponse, status: number, text: string): void {
   res.end(text);
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  408: 'Request Timeout',
-  413: 'Payload Too Large',
-  414: 'URI Too Long',
-  431: 'Request Header Fields Too Large',
-};
-
 /** A 4xx written on the socket itself; not into a response that has begun (then the connection just closes). */
 function rawAnswer(socket: Socket, status: number): void {
   const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (!socket.writable || current?.headersSent) return void socket.destroy();
-  const text = STATUS_TEXT[status] ?? 'Bad Request';
+  const text = STATUS_CODES[status] ?? 'Bad Request';
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length + 1}\r\n\r\n${text}\n`,
   );
@@ -123,7 +115,7 @@ export class HttpService {
     this.#count();
 
     const rejection = checkRequest(req, this.#limits);
-    if (rejection) return answer(res, rejection.status, `${STATUS_TEXT[rejection.status]}: ${rejection.reason}\n`);
+    if (rejection) return answer(res, rejection.status, `${STATUS_CODES[rejection.status]}: ${rejection.reason}\n`);
     if (req.headers['transfer-encoding'] !== undefined) watchStreamedBody(req, res, this.#limits.body);
     const scheme = this.#proxy.apply(req);
     if (scheme === null) return answer(res, 400, 'Bad Request: the proxy sent conflicting scheme headers\n');

@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { BlockList, type Socket, isIP } from 'node:net';
-import { type Codec, InvalidValue } from '../settings/codecs.js';
+import { type Codec, InvalidValue, stringOnly } from '../settings/codecs.js';
 
 export type Scheme = 'http' | 'https';
 
@@ -34,16 +34,12 @@ export function parseAllowedAddress(raw: string): string {
   return entry;
 }
 
-export const allowedAddressCodec: Codec<string> = {
+export const allowedAddressCodec: Codec<string> = stringOnly<string>({
   expected: ADDRESS_EXPECTED,
   meta: 'ADDRESS',
   fromString: parseAllowedAddress,
-  fromValue: (value) => {
-    if (typeof value === 'string') return parseAllowedAddress(value);
-    throw new InvalidValue(ADDRESS_EXPECTED);
-  },
   format: String,
-};
+});
 
 const HEADER_MAP_EXPECTED = 'header: value pairs, comma-separated ("X-Forwarded-Proto: https")';
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

@@ -31,7 +31,8 @@ export interface StatusSource {
   collectWorkerMetrics(): Promise<MetricsJson[]>;
 }
 
-export type RestartReason = 'crashed' | 'killed' | 'hung' | 'max_requests' | 'reload';
+const RESTART_REASONS = ['crashed', 'killed', 'hung', 'max_requests', 'reload'] as const;
+export type RestartReason = (typeof RESTART_REASONS)[number];
 
 /** The metrics only the primary knows: workers by state, restarts by reason, reloads, readiness. */
 export class PrimaryMetrics {
@@ -78,7 +79,7 @@ export class PrimaryMetrics {
       registers,
     });
     // Every reason and result appears from the start, so that rate() and increase() see the first one.
-    for (const reason of ['crashed', 'killed', 'hung', 'max_requests', 'reload']) this.restarts.inc({ reason }, 0);
+    for (const reason of RESTART_REASONS) this.restarts.inc({ reason }, 0);
     for (const result of ['succeeded', 'failed']) this.reloads.inc({ result }, 0);
   }
 }

@@ -18,6 +18,7 @@ import { BEAT_MS, InFlightBoard } from './in-flight-board.js';
 import { AFTER_DRAIN_MS, HANDOFF_WAIT_MS, HEARTBEAT_MS, type WorkerMessage, isPrimaryMessage } from './messages.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { ServerSettings } from './settings.js';
+import { withTimeLimit } from './time-limit.js';
 import type { WatchdogData } from './watchdog.js';
 
 /** What the primary hands a worker (as JSON in WORKER_SETTINGS_ENV). */
@@ -87,17 +88,16 @@ function whenNoMoreConnections(): Promise<unknown> {
   };
   process.on('message', onMessage);
   void send({ gantry: 'stopped-accepting' });
-  return withTimeout(acked, HANDOFF_WAIT_MS).finally(() => process.off('message', onMessage));
+  return finishedWithin(acked, HANDOFF_WAIT_MS).finally(() => process.off('message', onMessage));
 }
 
-async function withTimeout(task: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([task.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** Whether `task` finished within `ms`. */
+function finishedWithin(task: Promise<unknown>, ms: number): Promise<boolean> {
+  return withTimeLimit(
+    task.then(() => true),
+    ms,
+    () => false,
+  );
 }
 
 /**
@@ -114,7 +114,7 @@ async function cleanUp(app: LoadedApp, hooks: Hooks, context: WorkerContext, log
     }
     await closeThreads();
   };
-  if (!(await withTimeout(steps(), AFTER_DRAIN_MS))) {
+  if (!(await finishedWithin(steps(), AFTER_DRAIN_MS))) {
     logger.warn(`workerExit, the app's close() and the thread pool did not finish within ${AFTER_DRAIN_MS / 1000} s`);
   }
 }

@@ -23,40 +23,36 @@ function fail(expected: string): never {
   throw new InvalidValue(expected);
 }
 
-function stringOnly<T>(codec: Omit<Codec<T>, 'fromValue'>): Codec<T> {
+/** A codec whose config-file value must be a string, read as the command line reads it. */
+export function stringOnly<T>(codec: Omit<Codec<T>, 'fromValue'>): Codec<T> {
   return { ...codec, fromValue: (value) => (typeof value === 'string' ? codec.fromString(value) : fail(codec.expected)) };
 }
 
-const DECIMAL = /^-?\d+(\.\d+)?$/;
+/** A number: written as `pattern` on the command line, a number or such a string in the config file. */
+function numeric(expected: string, meta: string, pattern: RegExp, accepts: (n: number) => boolean): Codec<number> {
+  const check = (n: number) => (accepts(n) ? n : fail(expected));
+  const fromString = (raw: string) => (pattern.test(raw.trim()) ? check(Number(raw)) : fail(expected));
+  return {
+    expected,
+    meta,
+    fromString,
+    fromValue: (value) =>
+      typeof value === 'number' ? check(value) : typeof value === 'string' ? fromString(value) : fail(expected),
+    format: String,
+  };
+}
 
 export function integer(options: { min?: number; max?: number } = {}): Codec<number> {
   const { min = -Infinity, max = Infinity } = options;
   const bounds = [min > -Infinity ? `>= ${min}` : '', max < Infinity ? `<= ${max}` : ''].filter(Boolean).join(' and ');
   const expected = `an integer${bounds ? ` ${bounds}` : ''}`;
-  const check = (n: number) => (Number.isInteger(n) && n >= min && n <= max ? n : fail(expected));
-  return {
-    expected,
-    meta: 'INT',
-    fromString: (raw) => (/^-?\d+$/.test(raw.trim()) ? check(Number(raw)) : fail(expected)),
-    fromValue: (value) =>
-      typeof value === 'number' ? check(value) : typeof value === 'string' ? integer(options).fromString(value) : fail(expected),
-    format: String,
-  };
+  return numeric(expected, 'INT', /^-?\d+$/, (n) => Number.isInteger(n) && n >= min && n <= max);
 }
 
 /** A duration in seconds, decimals allowed: 30, 0.5. */
 export function seconds(options: { min?: number } = {}): Codec<number> {
   const { min = 0 } = options;
-  const expected = `a number of seconds >= ${min}`;
-  const check = (n: number) => (Number.isFinite(n) && n >= min ? n : fail(expected));
-  return {
-    expected,
-    meta: 'SECONDS',
-    fromString: (raw) => (DECIMAL.test(raw.trim()) ? check(Number(raw)) : fail(expected)),
-    fromValue: (value) =>
-      typeof value === 'number' ? check(value) : typeof value === 'string' ? seconds(options).fromString(value) : fail(expected),
-    format: String,
-  };
+  return numeric(`a number of seconds >= ${min}`, 'SECONDS', /^-?\d+(\.\d+)?$/, (n) => Number.isFinite(n) && n >= min);
 }
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
@@ -133,28 +129,24 @@ export function list<T>(item: Codec<T>, options: { min?: number } = {}): Codec<T
 
 /** A non-empty string: a path, a program name. */
 export function text(meta = 'TEXT', expected = 'a non-empty string'): Codec<string> {
-  const fromString = (raw: string) => (raw.trim() === '' ? fail(expected) : raw.trim());
-  return {
+  return stringOnly<string>({
     expected,
     meta,
-    fromString,
-    fromValue: (value) => (typeof value === 'string' ? fromString(value) : fail(expected)),
+    fromString: (raw) => (raw.trim() === '' ? fail(expected) : raw.trim()),
     format: String,
-  };
+  });
 }
 
 /** A URL path prefix: "" (off) or "/something" without a trailing slash. */
 export function pathPrefix(): Codec<string> {
   const expected = 'a path starting with / (no trailing /), or an empty string for off';
-  const fromString = (raw: string) => {
-    const value = raw.trim();
-    return value === '' || /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*[^/]$/.test(value) ? value : fail(expected);
-  };
-  return {
+  return stringOnly({
     expected,
     meta: 'PATH',
-    fromString,
-    fromValue: (value) => (typeof value === 'string' ? fromString(value) : fail(expected)),
+    fromString: (raw) => {
+      const value = raw.trim();
+      return value === '' || /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*[^/]$/.test(value) ? value : fail(expected);
+    },
     format: (value) => (value === '' ? '(off)' : value),
-  };
+  });
 }

@@ -1,5 +1,5 @@
 /** The settings reference in Markdown, generated from the registries (README's table; see scripts/docs.ts). */
-import { type Registry, type SettingSpec, envName, flagName } from './registry.js';
+import { type Registry, type SettingSpec, envName, flagName, isBooleanSetting } from './registry.js';
 
 const cell = (text: string) => text.replace(/\|/g, '\\|');
 
@@ -8,7 +8,7 @@ export function settingsTable<S>(registry: Registry<S>, configKeys: boolean): st
     ? '| Flag | Environment | Config key | Default | Description |\n|---|---|---|---|---|'
     : '| Flag | Environment | Default | Description |\n|---|---|---|---|';
   const rows = Object.entries<SettingSpec<unknown>>(registry).map(([key, spec]) => {
-    const negatable = spec.codec.meta === 'BOOL' ? '[no-]' : '';
+    const negatable = isBooleanSetting(spec) ? '[no-]' : '';
     const flag = `\`--${negatable}${flagName(key)}\`${spec.short ? `, \`-${spec.short}\`` : ''}${spec.repeatable ? ' (repeatable)' : ''}`;
     const columns = [
       flag,

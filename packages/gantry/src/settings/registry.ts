@@ -48,6 +48,11 @@ export function flagName(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
+/** A boolean setting is a switch on the command line: `--name`, and `--no-name` to turn it off. */
+export function isBooleanSetting(spec: SettingSpec<unknown>): boolean {
+  return spec.codec.meta === 'BOOL';
+}
+
 export function envName(key: string): string {
   return ENV_PREFIX + flagName(key).replace(/-/g, '_').toUpperCase();
 }
@@ -75,7 +80,7 @@ export function parseArgsOptions<S>(
 ): Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
   for (const [key, spec] of Object.entries<SettingSpec<unknown>>(registry)) {
-    const isBoolean = spec.codec.meta === 'BOOL';
+    const isBoolean = isBooleanSetting(spec);
     options[flagName(key)] = {
       type: isBoolean ? 'boolean' : 'string',
       ...(spec.repeatable ? { multiple: true } : {}),

@@ -86,13 +86,11 @@ ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(temp).join('\n')}
 `;
 }
 
-export interface PreparedNginx {
-  readonly install: NginxInstall;
-  readonly args: readonly string[];
-}
-
-/** Writes the main config into `runDir` (conf.d is the caller's) and checks it with `nginx -t`. */
-export async function prepareNginx(install: NginxInstall, runDir: string): Promise<PreparedNginx> {
+/**
+ * Writes the main config into `runDir` (conf.d is the caller's) and checks it with `nginx -t`; returns
+ * the arguments that run nginx with it.
+ */
+export async function prepareNginx(install: NginxInstall, runDir: string): Promise<readonly string[]> {
   await mkdir(join(runDir, 'temp'), { recursive: true });
   const conf = join(runDir, 'nginx.conf');
   await writeFile(conf, mainConfig(install, runDir));
@@ -105,5 +103,5 @@ export async function prepareNginx(install: NginxInstall, runDir: string): Promi
       exitCode: ExitCode.FAILURE,
     });
   }
-  return { install, args };
+  return args;
 }

@@ -7,10 +7,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../errors.js';
 import { PARENT_PID_ENV } from '../internal-env.js';
+import { canConnect } from '../net-probe.js';
 import type { Logger } from '../logger.js';
 import { INSTALL_HINT, type NginxInstall, findNginx, prepareNginx } from './nginx.js';
 import type { StackSettings } from './settings.js';
@@ -42,24 +42,13 @@ function start(name: string, command: string, args: readonly string[], cwd: stri
   return { name, process: child, exited };
 }
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolvePromise(true);
-    });
-    socket.once('error', () => resolvePromise(false));
-  });
-}
-
 /** Resolves once every port accepts connections; rejects if a child exits first. */
 async function waitForPorts(ports: readonly number[], children: readonly Child[]): Promise<void> {
   let exitedEarly: Child | undefined;
   for (const child of children) void child.exited.then(() => (exitedEarly ??= child));
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (const port of ports) {
-    while (!(await portOpen(port))) {
+    while (!(await canConnect({ host: '127.0.0.1', port }))) {
       if (exitedEarly) throw new GantryError(ErrorCode.NGINX, `${exitedEarly.name} exited before it was ready.`);
       if (Date.now() > deadline) throw new GantryError(ErrorCode.NGINX, `nothing answered on 127.0.0.1:${port} within 60 s.`);
       await new Promise((r) => setTimeout(r, 100));
@@ -132,7 +121,7 @@ async function configureNginx(
     GANTRY_UPSTREAM: `127.0.0.1:${settings.appPort}`,
     STATIC_ROOT: resolve(cwd, settings.staticDir),
   });
-  const { args } = await prepareNginx(install, runDir);
+  const args = await prepareNginx(install, runDir);
   return { args, changed: (await snapshot(confDir)) !== before };
 }
 

@@ -29,7 +29,7 @@ export async function renderTemplateDir(
   templateDir: string,
   outputDir: string,
   variables: Readonly<Record<string, string>>,
-): Promise<string[]> {
+): Promise<void> {
   const entries = await readdir(templateDir).catch((error: NodeJS.ErrnoException) => {
     throw new GantryError(ErrorCode.NGINX, `Cannot read the nginx template directory ${templateDir} (${error.code}).`, {
       exitCode: ExitCode.USAGE,
@@ -39,12 +39,8 @@ export async function renderTemplateDir(
   if (templates.length === 0) {
     throw new GantryError(ErrorCode.NGINX, `No *.template file in ${templateDir}.`, { exitCode: ExitCode.USAGE });
   }
-  const written: string[] = [];
   for (const name of templates) {
     const text = await readFile(join(templateDir, name), 'utf8');
-    const output = join(outputDir, basename(name, '.template'));
-    await writeFile(output, renderTemplate(text, variables, name));
-    written.push(output);
+    await writeFile(join(outputDir, basename(name, '.template')), renderTemplate(text, variables, name));
   }
-  return written;
 }
