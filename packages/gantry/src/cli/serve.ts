@@ -54,7 +54,7 @@ function requireApp(app: string | undefined, command: string): string {
 
 async function checkConfig(app: string, settings: ServerSettings, cwd: string): Promise<ExitCodeValue> {
   try {
-    await loadApp(app, { cwd, context: { workerId: 1 }, reportError: () => {} });
+    await loadApp(app, { cwd, context: { workerId: 1 } });
   } catch (error) {
     process.stderr.write(`gantry: check failed: ${describeError(error)}\n`);
     return ExitCode.FAILURE;

@@ -16,7 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { relative } from 'node:path';
 import { ErrorCode, ExitCode, GantryError, describeError } from '../errors.js';
 import { importFile, resolveModule } from '../module-loader.js';
-import type { FetchApp, FetchErrorReporter } from './fetch-adapter.js';
+import type { FetchApp } from './fetch-adapter.js';
 import { setRoute } from './route.js';
 import type { Scheme } from './proxy.js';
 
@@ -41,8 +41,6 @@ export interface AppContext {
 export interface LoadOptions {
   readonly cwd: string;
   readonly context: AppContext;
-  /** Where a fetch app's failures go (node listeners' errors are caught by the worker itself). */
-  readonly reportError: FetchErrorReporter;
   /** Import the module again even if this process loaded it before (preload on reload). */
   readonly fresh?: boolean;
   /** Have the framework say which route pattern each request matched (for metrics). */
@@ -131,7 +129,7 @@ async function toLoadedApp(value: unknown, label: string, options: LoadOptions, 
       if (options.fastResponse) (await import('./fast-response.js')).installFastResponse();
       return {
         kind: 'fetch',
-        handle: fetchHandler(app, options.reportError),
+        handle: fetchHandler(app),
         ...(typeof app.close === 'function' ? { close: () => app.close!() } : {}),
       };
     }

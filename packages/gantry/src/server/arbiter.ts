@@ -246,7 +246,6 @@ export class Arbiter {
     const app = await loadApp(this.#options.app, {
       cwd: this.#options.cwd,
       context: { workerId: 0 },
-      reportError: () => {},
       fresh: this.#state !== 'booting',
     });
     await app.close?.();

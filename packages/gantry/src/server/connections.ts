@@ -51,10 +51,6 @@ export class ConnectionTracker {
     return this.#draining;
   }
 
-  get connectionCount(): number {
-    return this.#connections.size;
-  }
-
   /** Requests being served now, oldest first. */
   inFlight(): InFlight[] {
     return [...this.#inFlight.values()];

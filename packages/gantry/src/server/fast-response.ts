@@ -11,6 +11,7 @@
  * out-of-range status, a statusText) goes to undici at once, which also throws its usual errors.
  * `x instanceof Response` holds for both kinds. Installed in fetch workers unless `--no-fast-response`.
  */
+import { delegateMembers } from './delegate.js';
 
 const NativeResponse = globalThis.Response;
 
@@ -96,28 +97,7 @@ class FastResponseImpl {
 }
 
 // Every other member of Response reads undici's, made on first use.
-const own = new Set(Object.getOwnPropertyNames(FastResponseImpl.prototype));
-for (const name of Object.getOwnPropertyNames(NativeResponse.prototype)) {
-  if (own.has(name)) continue;
-  const descriptor = Object.getOwnPropertyDescriptor(NativeResponse.prototype, name);
-  if (descriptor?.get) {
-    Object.defineProperty(FastResponseImpl.prototype, name, {
-      get(this: Response): unknown {
-        return Reflect.get(NativeResponse.prototype, name, FastResponseImpl.nativeOf(this));
-      },
-      configurable: true,
-    });
-  } else if (typeof descriptor?.value === 'function') {
-    const method = descriptor.value as (...args: unknown[]) => unknown;
-    Object.defineProperty(FastResponseImpl.prototype, name, {
-      value(this: Response, ...args: unknown[]) {
-        return method.apply(FastResponseImpl.nativeOf(this), args);
-      },
-      configurable: true,
-      writable: true,
-    });
-  }
-}
+delegateMembers(FastResponseImpl.prototype, NativeResponse.prototype, (self) => FastResponseImpl.nativeOf(self as Response));
 Object.defineProperty(FastResponseImpl, 'name', { value: 'Response' });
 Object.defineProperty(FastResponseImpl.prototype, Symbol.toStringTag, { value: 'Response', configurable: true });
 // Response.json(), Response.redirect() and Response.error() come from undici's class.

@@ -12,6 +12,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { delegateMembers } from './delegate.js';
+import { answerAndClose } from './limits.js';
 import { type ResponseParts, isResponse, nativeResponse, responseParts } from './fast-response.js';
 import type { Scheme } from './proxy.js';
 
@@ -25,9 +27,7 @@ export interface FetchApp {
   fetch(request: Request, env: NodeBindings): Response | Promise<Response>;
 }
 
-export type FetchErrorReporter = (error: unknown, req: IncomingMessage) => void;
-
-export type FetchRequestHandler = (req: IncomingMessage, res: ServerResponse, scheme: Scheme) => void;
+type FetchRequestHandler = (req: IncomingMessage, res: ServerResponse, scheme: Scheme) => Promise<void> | void;
 
 class BadRequest extends Error {}
 
@@ -129,7 +129,9 @@ class NodeRequest {
   }
 
   async text(): Promise<string> {
-    return Buffer.from(await this.bytes()).toString('utf8');
+    const bytes = await this.bytes();
+    // A view of the bytes, not a copy (TextDecoder would also drop a BOM).
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   }
 
   async json(): Promise<unknown> {
@@ -165,24 +167,7 @@ class NodeRequest {
 
 // `instanceof Request` holds, and every Request member NodeRequest does not define reads the real one.
 Object.setPrototypeOf(NodeRequest.prototype, Request.prototype);
-for (const name of Object.getOwnPropertyNames(Request.prototype)) {
-  if (name === 'constructor' || Object.prototype.hasOwnProperty.call(NodeRequest.prototype, name)) continue;
-  const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, name);
-  if (descriptor?.get) {
-    Object.defineProperty(NodeRequest.prototype, name, {
-      get(this: NodeRequest): unknown {
-        return Reflect.get(Request.prototype, name, this[realRequest]());
-      },
-    });
-  } else if (typeof descriptor?.value === 'function') {
-    const method = descriptor.value as (...args: unknown[]) => unknown;
-    Object.defineProperty(NodeRequest.prototype, name, {
-      value(this: NodeRequest, ...args: unknown[]) {
-        return method.apply(this[realRequest](), args);
-      },
-    });
-  }
-}
+delegateMembers(NodeRequest.prototype, Request.prototype, (self) => (self as NodeRequest)[realRequest]());
 
 let stateSymbol: symbol | null | undefined;
 
@@ -274,40 +259,22 @@ function sendResponse(res: ServerResponse, value: unknown): Promise<void> | void
   return streamBody(res, response.body);
 }
 
-function fail(res: ServerResponse, status: number, message: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
-  res.end(message);
-}
-
-export function fetchHandler(app: FetchApp, reportError: FetchErrorReporter): FetchRequestHandler {
-  const onError = (req: IncomingMessage, res: ServerResponse) => (error: unknown) => {
-    reportError(error, req);
-    fail(res, 500, 'Internal Server Error\n');
-  };
+/**
+ * The node handler for a fetch app. What the app throws or rejects with (and a value that is not a
+ * Response) comes out of the handler as a throw or a rejected promise, for the server to log and
+ * answer 500 as it does for any app.
+ */
+export function fetchHandler(app: FetchApp): FetchRequestHandler {
   return (req, res, scheme) => {
     let request: NodeRequest;
     try {
       request = new NodeRequest(req, res, requestUrl(req, scheme));
     } catch (error) {
-      fail(res, 400, `Bad Request: ${error instanceof BadRequest ? error.message : 'invalid request target'}\n`);
+      answerAndClose(res, 400, `Bad Request: ${error instanceof BadRequest ? error.message : 'invalid request target'}\n`);
       return;
     }
-    try {
-      const result = app.fetch(request as unknown as Request, { incoming: req, outgoing: res });
-      if (isResponse(result)) {
-        const streaming = sendResponse(res, result);
-        if (streaming) streaming.catch(onError(req, res));
-      } else {
-        Promise.resolve(result)
-          .then((response) => sendResponse(res, response))
-          .catch(onError(req, res));
-      }
-    } catch (error) {
-      onError(req, res)(error);
-    }
+    const result = app.fetch(request as unknown as Request, { incoming: req, outgoing: res });
+    if (isResponse(result)) return sendResponse(res, result);
+    return Promise.resolve(result).then((response) => sendResponse(res, response));
   };
 }

@@ -13,7 +13,7 @@ import { type BindAddress, formatBind, listenOptions } from './bind.js';
 import { ConnectionTracker, type DrainResult } from './connections.js';
 import type { InFlightBoard } from './in-flight-board.js';
 import type { WorkerMetrics } from './metrics.js';
-import { type RequestLimits, checkRequest, headerBlockSize, requestLimits, watchStreamedBody } from './limits.js';
+import { type RequestLimits, answerAndClose, checkRequest, headerBlockSize, requestLimits, watchStreamedBody } from './limits.js';
 import { ProxyTrust } from './proxy.js';
 import type { ServerSettings } from './settings.js';
 
@@ -32,7 +32,7 @@ export interface HttpServiceOptions {
  * Logs a failure of the app while it handled `req`. A request that died under the app (the client went
  * away, or its body was malformed and refused) is no app error, and is only worth a debug line.
  */
-export function logAppFailure(logger: Logger, error: unknown, req: IncomingMessage): void {
+function logAppFailure(logger: Logger, error: unknown, req: IncomingMessage): void {
   const aborted = req.destroyed && req.socket.destroyed;
   const fields = { err: error, method: req.method, url: req.url };
   if (aborted) logger.debug(fields, 'the request was aborted while the app handled it');
@@ -41,15 +41,6 @@ export function logAppFailure(logger: Logger, error: unknown, req: IncomingMessa
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
-
-function answer(res: ServerResponse, status: number, text: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
-  res.end(text);
 }
 
 /** A 4xx written on the socket itself; not into a response that has begun (then the connection just closes). */
@@ -82,10 +73,6 @@ export class HttpService {
     this.#limits = requestLimits(options.settings);
   }
 
-  get tracker(): ConnectionTracker {
-    return this.#tracker;
-  }
-
   /** gantry's own answers: PREFIX/live and PREFIX/ready, before and without the app (and not logged). */
   #answerHealth(req: IncomingMessage, res: ServerResponse): boolean {
     const { healthPrefix } = this.#options.settings;
@@ -115,10 +102,10 @@ export class HttpService {
     this.#count();
 
     const rejection = checkRequest(req, this.#limits);
-    if (rejection) return answer(res, rejection.status, `${STATUS_CODES[rejection.status]}: ${rejection.reason}\n`);
+    if (rejection) return answerAndClose(res, rejection.status, `${STATUS_CODES[rejection.status]}: ${rejection.reason}\n`);
     if (req.headers['transfer-encoding'] !== undefined) watchStreamedBody(req, res, this.#limits.body);
     const scheme = this.#proxy.apply(req);
-    if (scheme === null) return answer(res, 400, 'Bad Request: the proxy sent conflicting scheme headers\n');
+    if (scheme === null) return answerAndClose(res, 400, 'Bad Request: the proxy sent conflicting scheme headers\n');
     try {
       const result = this.#options.handler(req, res, scheme);
       if (isThenable(result)) result.then(undefined, (error: unknown) => this.#onAppError(error, req, res));
@@ -146,7 +133,7 @@ export class HttpService {
 
   #onAppError(error: unknown, req: IncomingMessage, res: ServerResponse): void {
     logAppFailure(this.#options.logger, error, req);
-    if (!req.socket.destroyed) answer(res, 500, 'Internal Server Error\n');
+    if (!req.socket.destroyed) answerAndClose(res, 500, 'Internal Server Error\n');
   }
 
   /** A request node's parser refused (or a client too slow): 4xx and close, never a crash or a 5xx. */

@@ -28,8 +28,21 @@ export interface Rejection {
   readonly reason: string;
 }
 
+/**
+ * A plain-text answer that closes the connection: a refused request, or a 500 for an app that failed.
+ * A response already begun cannot be replaced, so its connection is cut instead.
+ */
+export function answerAndClose(res: ServerResponse, status: number, text: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+  res.end(text);
+}
+
 /** The most a request's header block may take, whatever the limits say (nginx allows 32 KiB). */
-export const MAX_HEADER_BLOCK = 64 * 1024;
+const MAX_HEADER_BLOCK = 64 * 1024;
 
 export function requestLimits(settings: ServerSettings): RequestLimits {
   return {

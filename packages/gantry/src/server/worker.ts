@@ -13,7 +13,7 @@ import { type AccessLog, createAccessLog } from './access-log.js';
 import { type LoadedApp, loadApp } from './app.js';
 import { loadConfigFile } from './config-file.js';
 import { type Hooks, type WorkerContext, runHook } from './hooks.js';
-import { HttpService, logAppFailure } from './http.js';
+import { HttpService } from './http.js';
 import { BEAT_MS, InFlightBoard } from './in-flight-board.js';
 import { AFTER_DRAIN_MS, HANDOFF_WAIT_MS, HEARTBEAT_MS, type WorkerMessage, isPrimaryMessage } from './messages.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -119,12 +119,15 @@ async function cleanUp(app: LoadedApp, hooks: Hooks, context: WorkerContext, log
   }
 }
 
-/** Beats the in-flight board's clock and the primary's heartbeat while the event loop turns. */
-function startHeartbeat(board: InFlightBoard | undefined): void {
-  board?.beat();
+/**
+ * Beats the in-flight board's clock (for the watchdog thread) and the primary's heartbeat while the
+ * event loop turns. Only with a timeout: nothing reads either without one.
+ */
+function startHeartbeat(board: InFlightBoard): void {
+  board.beat();
   let sinceHeartbeat = 0;
   const timer = setInterval(() => {
-    board?.beat();
+    board.beat();
     sinceHeartbeat += BEAT_MS;
     if (sinceHeartbeat >= HEARTBEAT_MS) {
       sinceHeartbeat = 0;
@@ -233,7 +236,6 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
     app = await loadApp(spec.app, {
       cwd: spec.cwd,
       context: { workerId },
-      reportError: (error, req) => logAppFailure(logger, error, req),
       trackRoutes: metrics !== undefined,
       fastResponse: settings.fastResponse,
     });
@@ -258,7 +260,9 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
 
   phase = 'serving';
   if (pending) return stop(pending);
-  startHeartbeat(board);
-  if (board) startWatchdog(board, settings, workerId, logger);
+  if (board) {
+    startHeartbeat(board);
+    startWatchdog(board, settings, workerId, logger);
+  }
   await send({ gantry: 'ready' });
 }

@@ -95,8 +95,11 @@ describe('gantry serve', () => {
     expect((await request(url)).body).toBe('hello from node');
   });
 
-  it('answers 500 when a node listener throws, and the worker lives on', async () => {
-    const { proc, url } = await serve(['apps/node-app.mjs']);
+  it.each([
+    ['a node listener', 'apps/node-app.mjs'],
+    ['a fetch app', 'apps/fetch-app.mjs'],
+  ])('answers 500 when %s throws, and the worker lives on', async (_, app) => {
+    const { proc, url } = await serve([app]);
     expect((await request(`${url}/throw`)).status).toBe(500);
     expect(proc.output).toMatch(/the app failed while handling a request/);
     expect((await request(url)).status).toBe(200);

@@ -1,6 +1,8 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ServerResponse } from 'node:http';
 import { type FetchApp, fetchHandler } from '../../src/server/fetch-adapter.js';
+import { answerAndClose } from '../../src/server/limits.js';
 import { FIXTURES } from '../helpers/process.js';
 import { request } from '../helpers/http.js';
 import { type InProcessServer, serveInProcess } from '../helpers/in-process.js';
@@ -15,8 +17,19 @@ afterEach(async () => {
 });
 
 async function serve(app: FetchApp, scheme: 'http' | 'https' = 'http'): Promise<string> {
-  const handle = fetchHandler(app, (error) => errors.push(error));
-  server = await serveInProcess((req, res) => handle(req, res, scheme));
+  const handle = fetchHandler(app);
+  // What the server does with a handler's throw or rejection (http.ts): record it and answer 500.
+  const failed = (res: ServerResponse) => (error: unknown) => {
+    errors.push(error);
+    answerAndClose(res, 500, 'Internal Server Error\n');
+  };
+  server = await serveInProcess((req, res) => {
+    try {
+      void Promise.resolve(handle(req, res, scheme)).catch(failed(res));
+    } catch (error) {
+      failed(res)(error);
+    }
+  });
   return server.url;
 }
 
@@ -74,7 +87,7 @@ describe('the fetch adapter', () => {
     expect(JSON.parse(reply.body)).toEqual({ a: '1', b: 'two' });
   });
 
-  it('answers 500 and reports the error when the app throws or returns no Response', async () => {
+  it('throws or rejects with the error when the app throws or returns no Response', async () => {
     const url = await serve(await fixture());
     expect((await request(`${url}/throw`)).status).toBe(500);
     expect((await request(`${url}/not-a-response`)).status).toBe(500);
