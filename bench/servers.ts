@@ -5,20 +5,20 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { cp, mkdir, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findNginx, prepareNginx } from '../packages/gantry/src/stack/nginx.js';
+import { canConnect } from '../packages/gantry/src/net-probe.js';
+import { type NginxInstall, findNginx, prepareNginx } from '../packages/gantry/src/stack/nginx.js';
 import { renderTemplateDir } from '../packages/gantry/src/stack/template.js';
+import { freePort } from '../packages/gantry/test/helpers/process.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
 const GANTRY = join(ROOT, 'packages/gantry/bin/gantry.js');
 
 export interface Server {
-  readonly name: string;
   readonly url: string;
   readonly process: ChildProcess;
   /** The pids of the server's processes (primary first), for memory. */
@@ -31,29 +31,11 @@ export function stopAll(): void {
   for (const child of started) if (child.exitCode === null) child.kill('SIGTERM');
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
 async function waitForPort(port: number, child: ChildProcess, name: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}) before it listened`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
+    if (await canConnect({ host: '127.0.0.1', port })) return;
     if (Date.now() > deadline) throw new Error(`${name} did not listen on ${port}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -89,17 +71,34 @@ function launch(name: string, command: string, args: readonly string[], env: Nod
   return child;
 }
 
-async function server(name: string, port: number, child: ChildProcess, path = '/'): Promise<Server> {
+async function server(name: string, port: number, child: ChildProcess): Promise<Server> {
   await waitForPort(port, child, name);
-  return { name, url: `http://127.0.0.1:${port}${path}`, process: child, pids: () => processTree(child.pid ?? 0) };
+  return { url: `http://127.0.0.1:${port}/`, process: child, pids: () => processTree(child.pid ?? 0) };
 }
 
-export async function bareCluster(options: { node?: string; reusePort?: boolean } = {}): Promise<Server> {
+export async function bareCluster(): Promise<Server> {
   const port = await freePort();
-  const child = launch('bare', options.node ?? process.execPath, [join(BENCH, 'apps/bare-cluster.mjs'), String(port)], {
-    REUSE_PORT: options.reusePort ? '1' : '0',
-  });
+  const child = launch('bare', process.execPath, [join(BENCH, 'apps/bare-cluster.mjs'), String(port)]);
   return server('bare node:cluster', port, child);
+}
+
+let nginxInstall: Promise<NginxInstall> | undefined;
+
+/** nginx, looked up once as `gantry stack` looks it up. */
+export function nginx(): Promise<NginxInstall> {
+  return (nginxInstall ??= findNginx('nginx').then((install) => install ?? Promise.reject(new Error('nginx is not installed'))));
+}
+
+/** nginx running these template files (rendered with `variables`) from a run directory of its own. */
+async function startNginx(name: string, templates: readonly string[], variables: Record<string, string>): Promise<ChildProcess> {
+  const install = await nginx();
+  const runDir = await mkdtemp(join(tmpdir(), 'gantry-bench-nginx-'));
+  const templateDir = join(runDir, 'templates');
+  await mkdir(join(runDir, 'conf.d'), { recursive: true });
+  await mkdir(templateDir);
+  for (const file of templates) await cp(file, join(templateDir, basename(file)));
+  await renderTemplateDir(templateDir, join(runDir, 'conf.d'), variables);
+  return launch(name, install.bin, await prepareNginx(install, runDir));
 }
 
 export async function gantryServe(
@@ -141,22 +140,16 @@ async function reloadNginx(master: number): Promise<void> {
 
 /** nginx with the repository's template in front of `upstreamPort`, configured as `gantry stack` does. */
 export async function nginxFront(name: string, upstreamPort: number, options: { ceiling?: boolean } = {}): Promise<NginxFront> {
-  const install = await findNginx('nginx');
-  if (!install) throw new Error('nginx is not installed');
-  const runDir = await mkdtemp(join(tmpdir(), 'gantry-bench-nginx-'));
-  const templates = join(runDir, 'templates');
-  await mkdir(join(runDir, 'conf.d'), { recursive: true });
-  await cp(join(ROOT, 'nginx/templates'), templates, { recursive: true });
-  if (options.ceiling) await cp(join(BENCH, 'ceiling.conf.template'), join(templates, 'ceiling.conf.template'));
+  const repoTemplates = join(ROOT, 'nginx/templates');
+  const templates = (await readdir(repoTemplates)).map((file) => join(repoTemplates, file));
+  if (options.ceiling) templates.push(join(BENCH, 'ceiling.conf.template'));
   const [port, ceilingPort] = [await freePort(), await freePort()];
-  await renderTemplateDir(templates, join(runDir, 'conf.d'), {
+  const child = await startNginx(name, templates, {
     NGINX_LISTEN: `127.0.0.1:${port}`,
     GANTRY_UPSTREAM: `127.0.0.1:${upstreamPort}`,
     STATIC_ROOT: join(ROOT, 'app/static'),
     CEILING_LISTEN: `127.0.0.1:${ceilingPort}`,
   });
-  const args = await prepareNginx(install, runDir);
-  const child = launch(name, install.bin, args);
   return {
     ...(await server(name, port, child)),
     ceilingUrl: `http://127.0.0.1:${ceilingPort}/`,
@@ -185,23 +178,13 @@ export async function seedStack(): Promise<Server> {
     join(BENCH, 'seed'),
   );
   await waitForPort(gunicornPort, gunicorn, 'gunicorn');
-  const install = await findNginx('nginx');
-  if (!install) throw new Error('nginx is not installed');
-  const runDir = await mkdtemp(join(tmpdir(), 'gantry-bench-seed-'));
-  await mkdir(join(runDir, 'conf.d'), { recursive: true });
   const port = await freePort();
-  const template = join(runDir, 'templates');
-  await mkdir(template);
-  await writeFile(join(template, 'seed.conf.template'), readFileSync(join(BENCH, 'seed/nginx.conf.template'), 'utf8'));
-  await renderTemplateDir(template, join(runDir, 'conf.d'), {
+  const child = await startNginx('seed nginx', [join(BENCH, 'seed/nginx.conf.template')], {
     SEED_LISTEN: `127.0.0.1:${port}`,
     SEED_UPSTREAM: `127.0.0.1:${gunicornPort}`,
     SEED_STATIC: join(ROOT, 'app/static'),
   });
-  const args = await prepareNginx(install, runDir);
-  const child = launch('seed nginx', install.bin, args);
-  const front = await server('seed: nginx -> gunicorn -> Flask', port, child);
-  return { ...front, pids: () => [...processTree(child.pid ?? 0), ...processTree(gunicorn.pid ?? 0)] };
+  return server('seed: nginx -> gunicorn -> Flask', port, child);
 }
 
 /** Resident memory of a process, in MiB. */

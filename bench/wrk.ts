@@ -37,19 +37,11 @@ export function parseWrk(output: string): WrkResult {
 
 export interface WrkOptions {
   readonly seconds: number;
-  readonly connections?: number;
   readonly post?: boolean;
 }
 
 export async function wrk(url: string, options: WrkOptions): Promise<WrkResult> {
-  const args = [
-    '-t1',
-    `-c${options.connections ?? 64}`,
-    `-d${options.seconds}s`,
-    '--latency',
-    ...(options.post ? ['-s', POST_SCRIPT] : []),
-    url,
-  ];
+  const args = ['-t1', '-c64', `-d${options.seconds}s`, '--latency', ...(options.post ? ['-s', POST_SCRIPT] : []), url];
   const { stdout } = await run('wrk', args, { timeout: (options.seconds + 30) * 1000 });
   return parseWrk(stdout);
 }

@@ -3,14 +3,14 @@ import { maskUrlPassword } from 'gantry/config';
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
 /** ISO 8601 in local time with its UTC offset: 2026-11-24T10:43:00.123+01:00 (the seed's naive datetime.now(), fixed). */
-export function isoWithOffset(date: Date): string {
+function isoWithOffset(date: Date): string {
   const offset = -date.getTimezoneOffset();
   const sign = offset >= 0 ? '+' : '-';
   const abs = Math.abs(offset);

@@ -16,10 +16,5 @@ if (cluster.isPrimary) {
   });
 } else {
   const server = createServer({ keepAliveTimeout: 65_000 }, hello);
-  server.listen({
-    port,
-    host: '127.0.0.1',
-    reusePort: process.env.REUSE_PORT === '1',
-    exclusive: process.env.REUSE_PORT === '1',
-  });
+  server.listen({ port, host: '127.0.0.1' });
 }

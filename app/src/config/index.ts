@@ -6,4 +6,3 @@ import { loadConfig } from 'gantry/config';
 import { settings } from './settings.js';
 
 export const config = loadConfig(settings);
-export type AppConfig = typeof config;

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
+import { withTimeLimit } from '../../src/server/time-limit.js';
 
 export const GANTRY_BIN = fileURLToPath(new URL('../../bin/gantry.js', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
@@ -88,16 +89,10 @@ export class Running {
   }
 
   /** Waits for the exit, failing the test if it takes longer than `timeoutMs`. */
-  async exit(timeoutMs = 20_000): Promise<Exit> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`process did not exit within ${timeoutMs} ms:\n${this.output}`)), timeoutMs);
+  exit(timeoutMs = 20_000): Promise<Exit> {
+    return withTimeLimit(this.exited, timeoutMs, () => {
+      throw new Error(`process did not exit within ${timeoutMs} ms:\n${this.output}`);
     });
-    try {
-      return await Promise.race([this.exited, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
 

@@ -1,8 +1,8 @@
 /** Starting `gantry stack` (real nginx + real gantry) on free loopback ports, for end-to-end tests. */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findNginx } from '../../src/stack/nginx.js';
 import { type Running, freePort, gantry } from './process.js';
 
 export interface Stack {
@@ -13,18 +13,8 @@ export interface Stack {
 }
 
 /** nginx is a prerequisite of the stack tests; CI installs it, so there a missing nginx fails instead of skipping. */
-export const hasNginx = (() => {
-  try {
-    execFileSync('nginx', ['-v'], {
-      stdio: 'ignore',
-      env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/usr/local/sbin` },
-    });
-    return true;
-  } catch {
-    if (process.env.CI) throw new Error('nginx is not installed; the CI must install it (apt-get install -y nginx)');
-    return false;
-  }
-})();
+export const hasNginx = (await findNginx('nginx')) !== undefined;
+if (!hasNginx && process.env.CI) throw new Error('nginx is not installed; the CI must install it (apt-get install -y nginx)');
 
 export interface StackPlace {
   readonly runDir?: string;
