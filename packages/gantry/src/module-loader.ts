@@ -1,8 +1,8 @@
 /**
  * Imports the user's modules (the app, the config file) by file path or package name.
  *
- * TypeScript files are for development: Node.js runs them itself from v22.18 (type stripping); on
- * older versions gantry registers tsx if the project has it. In production, serve the compiled .js.
+ * TypeScript files are for development: through tsx when the project has it, else Node.js's own type
+ * stripping (v22.18+). In production, serve the compiled .js.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -77,21 +77,27 @@ function findTsxApi(cwd: string): string | undefined {
   return undefined;
 }
 
+/**
+ * TypeScript for development. tsx, when the project has it, is preferred: it resolves `./x.js` imports
+ * to `x.ts` files as tsc does, which Node's own type stripping (v22.18+) does not. Without tsx, Node's
+ * type stripping runs the file (relative imports must then name the `.ts` file).
+ */
 async function enableTypescript(file: string, cwd: string): Promise<void> {
-  if (nativeTypescript()) return;
   typescriptReady ??= (async () => {
     const api = findTsxApi(cwd);
-    if (!api) {
-      typescriptReady = undefined;
-      throw new GantryError(
-        ErrorCode.TYPESCRIPT_UNSUPPORTED,
-        `Cannot load ${file}: Node.js ${process.version} cannot run TypeScript by itself (it can from v22.18). ` +
-          'For development, install tsx (npm install --save-dev tsx); in production, build with tsc and serve the .js file.',
-        { exitCode: ExitCode.APP_LOAD_ERROR },
-      );
+    if (api) {
+      const { register } = (await import(pathToFileURL(api).href)) as { register: () => unknown };
+      register();
+      return;
     }
-    const { register } = (await import(pathToFileURL(api).href)) as { register: () => unknown };
-    register();
+    if (nativeTypescript()) return;
+    typescriptReady = undefined;
+    throw new GantryError(
+      ErrorCode.TYPESCRIPT_UNSUPPORTED,
+      `Cannot load ${file}: Node.js ${process.version} cannot run TypeScript by itself (it can from v22.18). ` +
+        'For development, install tsx (npm install --save-dev tsx); in production, build with tsc and serve the .js file.',
+      { exitCode: ExitCode.APP_LOAD_ERROR },
+    );
   })();
   await typescriptReady;
 }

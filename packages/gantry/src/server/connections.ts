@@ -1,7 +1,7 @@
 /**
  * Tracks a worker's connections and in-flight requests, and drains them without losing a request.
  *
- * Node 20's `server.close()` destroys every connection that sits between two requests, even when the
+ * node's `server.close()` destroys every connection that sits between two requests, even when the
  * client's next request is already on the wire: under keep-alive load that loses requests (PM2 and
  * gunicorn both do, see anchors/). A drain here instead:
  * 1. stops accepting (the listening socket closes; node:cluster hands new connections to other workers);

@@ -6,9 +6,8 @@
  *   use, and a real `Request` is made only for members that need one (`body`, `clone()`, `formData()`);
  *   `text()`, `json()` and `arrayBuffer()` read the node stream directly;
  * - a FastResponse (fast-response.ts) that undici never saw is written straight from its arguments;
- * - an undici Response whose body was made from a string or bytes is written in one `end()` call,
- *   reading the source from its internal state when it is there (as @hono/node-server does); any other
- *   body is streamed with backpressure.
+ * - an undici Response whose body is whole at once (a string, bytes) is written in one `end()` call
+ *   with its Content-Length; any other body is streamed with backpressure.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
@@ -169,46 +168,68 @@ class NodeRequest {
 Object.setPrototypeOf(NodeRequest.prototype, Request.prototype);
 delegateMembers(NodeRequest.prototype, Request.prototype, (self) => (self as NodeRequest)[realRequest]());
 
-let stateSymbol: symbol | null | undefined;
+type Chunk = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
+const NOT_YET = Symbol('gantry.notYet');
 
-/** The string or bytes a Response was made from, if undici still holds them untouched. */
-function bufferedSource(response: Response): string | Uint8Array | undefined {
-  if (stateSymbol === undefined) {
-    stateSymbol = Object.getOwnPropertySymbols(response).find((s) => s.description === 'state') ?? null;
-  }
-  if (stateSymbol === null || response.bodyUsed) return undefined;
-  const body = (response as unknown as Record<symbol, { body?: { source?: unknown; stream?: ReadableStream } }>)[stateSymbol]
-    ?.body;
-  const source = body?.source;
-  if (body?.stream?.locked) return undefined;
-  return typeof source === 'string' || source instanceof Uint8Array ? source : undefined;
+/** A read's result if it settles within this turn of the event loop, else NOT_YET (the read goes on). */
+function settledNow(read: Promise<Chunk>): Promise<Chunk | typeof NOT_YET> {
+  return Promise.race([read, new Promise<typeof NOT_YET>((resolve) => setImmediate(resolve, NOT_YET))]);
 }
 
-async function streamBody(res: ServerResponse, body: ReadableStream<Uint8Array>): Promise<void> {
+/**
+ * Sends an undici Response's body. A body undici holds whole (made from a string, bytes or JSON) is
+ * readable at once and ends at once: it goes out with a Content-Length in one end(), as the app would
+ * expect. Any other body (a stream, server-sent events) gets its headers as soon as a read would have to
+ * wait, and is then streamed with backpressure, each chunk as it comes.
+ */
+async function sendNativeBody(
+  res: ServerResponse,
+  status: number,
+  statusText: string,
+  headers: string[],
+  body: ReadableStream<Uint8Array>,
+): Promise<void> {
   const reader = body.getReader();
   const cancel = () => void reader.cancel().catch(() => {});
   res.once('close', cancel);
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (!res.write(value)) {
-        await new Promise<void>((resolve) => {
-          const resume = () => {
-            res.off('drain', resume);
-            res.off('close', resume);
-            resolve();
-          };
-          res.on('drain', resume);
-          res.on('close', resume);
-        });
+    const ready: Uint8Array[] = [];
+    let read = reader.read();
+    for (let result = await settledNow(read); result !== NOT_YET; result = await settledNow(read)) {
+      if (result.done) {
+        if (!headers.some((name, i) => i % 2 === 0 && name === 'content-length')) {
+          headers.push('content-length', String(ready.reduce((total, chunk) => total + chunk.byteLength, 0)));
+        }
+        res.writeHead(status, statusText || undefined, headers);
+        res.end(ready.length === 1 ? ready[0] : Buffer.concat(ready));
+        return;
       }
+      ready.push(result.value);
+      read = reader.read();
+    }
+    res.writeHead(status, statusText || undefined, headers);
+    for (const chunk of ready) res.write(chunk);
+    for (let result = await read; !result.done; result = await reader.read()) {
+      if (!res.write(result.value)) await drained(res);
       if (res.destroyed) return;
     }
     res.end();
   } finally {
     res.off('close', cancel);
   }
+}
+
+/** Resolves once a response that refused a write can take more, or is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const resume = () => {
+      res.off('drain', resume);
+      res.off('close', resume);
+      resolve();
+    };
+    res.on('drain', resume);
+    res.on('close', resume);
+  });
 }
 
 /** undici's default for a string body. */
@@ -225,7 +246,7 @@ function sendParts(res: ServerResponse, { status, headers: init, body }: Respons
     headers.push(name, String(value));
   };
   if (init instanceof Headers) for (const [name, value] of init) add(name, value);
-  else if (Array.isArray(init)) for (const [name, value] of init as [string, string][]) add(name, value);
+  else if (Array.isArray(init)) for (const [name, value] of init) add(name, value);
   else if (init !== undefined) for (const name in init) add(name, (init as Record<string, unknown>)[name]);
   if (typeof body === 'string') {
     if (!typed) headers.push('content-type', TEXT_PLAIN);
@@ -246,17 +267,12 @@ function sendResponse(res: ServerResponse, value: unknown): Promise<void> | void
   const response = nativeResponse(value);
   const headers: string[] = [];
   for (const [name, value] of response.headers) headers.push(name, value);
-  const source = bufferedSource(response);
-  if (source !== undefined || response.body === null) {
-    if (source !== undefined && !response.headers.has('content-length')) {
-      headers.push('content-length', String(typeof source === 'string' ? Buffer.byteLength(source) : source.byteLength));
-    }
+  if (response.body === null) {
     res.writeHead(response.status, response.statusText || undefined, headers);
-    res.end(source);
+    res.end();
     return;
   }
-  res.writeHead(response.status, response.statusText || undefined, headers);
-  return streamBody(res, response.body);
+  return sendNativeBody(res, response.status, response.statusText, headers, response.body);
 }
 
 /**

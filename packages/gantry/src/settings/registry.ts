@@ -86,7 +86,7 @@ export function parseArgsOptions<S>(
       ...(spec.repeatable ? { multiple: true } : {}),
       ...(spec.short ? { short: spec.short } : {}),
     };
-    // A boolean flag is true by its presence; --no-<flag> sets it false (parseArgs on Node 20 has no negation).
+    // A boolean flag is true by its presence; --no-<flag> sets it false.
     if (isBoolean) options[`no-${flagName(key)}`] = { type: 'boolean' };
   }
   return options;

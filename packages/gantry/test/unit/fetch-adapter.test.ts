@@ -102,7 +102,7 @@ describe('the fetch adapter', () => {
         return new Response('x');
       },
     });
-    for (const host of ['bad host/x', '256.256.256.256', 'a%zz', 'xn--ls8h.xn--', 'user@host']) {
+    for (const host of ['bad host/x', '256.256.256.256', 'a%zz', '[::1', 'user@host']) {
       expect((await request(url, { headers: { Host: host } })).status).toBe(400);
     }
     expect(called).toBe(false);
