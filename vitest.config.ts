@@ -2,11 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // The default report, then a summary: the Node.js version, counts, and every skip with its reason.
+    reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       {
         test: {
           name: 'unit',
-          include: ['packages/*/test/unit/**/*.test.ts', 'app/test/unit/**/*.test.ts'],
+          include: ['packages/*/test/unit/**/*.test.ts', 'app/test/unit/**/*.test.ts', 'test/docs/**/*.test.ts'],
         },
       },
       {

@@ -7,8 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { request } from '../../packages/gantry/test/helpers/http.js';
+import { describeWith, requirement } from '../../packages/gantry/test/helpers/requirements.js';
 import { startLoad } from '../../packages/gantry/test/helpers/load.js';
 import {
   FIXTURES,
@@ -22,15 +23,17 @@ import {
 
 cleanUpProcesses();
 
-const hasPrometheus = (() => {
-  try {
-    execFileSync('prometheus', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    if (process.env.CI) throw new Error('prometheus is not installed; the CI must install it (apt-get install -y prometheus)');
-    return false;
-  }
-})();
+const prometheus = requirement(
+  (() => {
+    try {
+      execFileSync('prometheus', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })(),
+  'prometheus (apt-get install prometheus)',
+);
 
 interface PromResponse {
   status: string;
@@ -41,7 +44,7 @@ async function query(prometheus: string, expr: string): Promise<PromResponse> {
   return JSON.parse((await request(`${prometheus}/api/v1/query?query=${encodeURIComponent(expr)}`)).body) as PromResponse;
 }
 
-describe.skipIf(!hasPrometheus)('Prometheus and the Grafana dashboard', () => {
+describeWith(prometheus, 'Prometheus and the Grafana dashboard', () => {
   it('answers every dashboard query with data, scraping a real gantry', async () => {
     const [port, metricsPort, promPort] = [await freePort(), await freePort(), await freePort()];
     const server = gantry(

@@ -8,19 +8,18 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { request } from '../../packages/gantry/test/helpers/http.js';
+import { describeWith, requirement } from '../../packages/gantry/test/helpers/requirements.js';
 import { startLoad } from '../../packages/gantry/test/helpers/load.js';
 import { REPO_ROOT, cleanUpProcesses, freePort, gantry } from '../../packages/gantry/test/helpers/process.js';
 
 cleanUpProcesses();
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium && process.env.CI)
-  throw new Error(`no chromium at ${CHROMIUM}; the CI must install it (apt-get install -y chromium)`);
+const chromiumBrowser = requirement(existsSync(CHROMIUM), `chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`);
 
-describe.skipIf(!hasChromium)('the status page in a browser', () => {
+describeWith(chromiumBrowser, 'the status page in a browser', () => {
   it('shows live throughput, latency and every worker, with no script error', async () => {
     const [port, metricsPort] = [await freePort(), await freePort()];
     const server = gantry(

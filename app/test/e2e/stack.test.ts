@@ -2,10 +2,11 @@
  * The seed's deployment, end to end: `gantry stack` runs real nginx in front of the real gantry server
  * running the example app (built: npm run build), on free loopback ports.
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { request } from '../../../packages/gantry/test/helpers/http.js';
 import { cleanUpProcesses, gantry } from '../../../packages/gantry/test/helpers/process.js';
-import { type Stack, hasNginx, startStack } from '../../../packages/gantry/test/helpers/stack.js';
+import { describeWith } from '../../../packages/gantry/test/helpers/requirements.js';
+import { type Stack, nginx, startStack } from '../../../packages/gantry/test/helpers/stack.js';
 
 cleanUpProcesses();
 
@@ -25,7 +26,7 @@ async function both(stack: Stack) {
   return [await page(`${stack.edge}/`), await page(`${stack.direct}/`)];
 }
 
-describe.skipIf(!hasNginx)('the example app on the local stack', () => {
+describeWith(nginx, 'the example app on the local stack', () => {
   it('shows the Dev page through nginx and directly, with the time and its offset', async () => {
     const stack = await startStack(['--access-log', '-', ...APP]);
     for (const view of await both(stack)) {
@@ -99,7 +100,7 @@ describe.skipIf(!hasNginx)('the example app on the local stack', () => {
   });
 });
 
-describe.skipIf(!hasNginx)('logs on the local stack', () => {
+describeWith(nginx, 'logs on the local stack', () => {
   it("carry nginx's request id into gantry's access log and the app's lines, and never a secret", async () => {
     const stack = await startStack(['--access-log', '-', '--access-log-format', 'json', ...APP], {
       APP_ENV: 'Production',

@@ -7,6 +7,7 @@
  * A hook may be async; gantry waits for it. A hook that throws is logged and the server goes on,
  * except postFork: a worker that could not be set up is a worker that failed to boot.
  */
+import { describeError } from '../errors.js';
 import { closest } from '../settings/suggest.js';
 import type { Logger } from '../logger.js';
 import type { ServerSettings } from './settings.js';
@@ -61,19 +62,18 @@ export function hookProblems(value: unknown, path: string): string[] {
   });
 }
 
-/** Runs a hook if there is one; a failure is logged, or rethrown when `rethrow` (postFork). */
-export async function runHook<C extends { log: Logger }>(
-  hooks: Hooks,
-  name: keyof Hooks,
-  context: C,
-  options: { rethrow?: boolean } = {},
-): Promise<void> {
+/**
+ * Runs a hook if there is one. A failure is logged and the server goes on, except for postFork, whose
+ * failure is thrown ("the postFork hook failed: ...", the hook's error as its cause) for the worker to
+ * report as a boot failure.
+ */
+export async function runHook<C extends { log: Logger }>(hooks: Hooks, name: keyof Hooks, context: C): Promise<void> {
   const hook = hooks[name] as Hook<C> | undefined;
   if (!hook) return;
   try {
     await hook(context);
   } catch (error) {
-    if (options.rethrow) throw error;
+    if (name === 'postFork') throw new Error(`the ${name} hook failed: ${describeError(error)}`, { cause: error });
     context.log.error({ err: error }, `the ${name} hook failed`);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * A worker's HTTP side: one node:http server per bind address, all feeding one request pipeline:
  * limits and framing checks, proxy trust, in-flight tracking, error containment, access log, and a
- * count for max-requests. Bad input is answered 4xx and closed; the app is not called for it.
+ * count for max-requests. Bad input is answered 4xx and closed: a bad head before the app is called, a
+ * bad streamed body as it arrives (the app, already called, sees its read of the body fail).
  */
 import { type IncomingMessage, STATUS_CODES, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Socket } from 'node:net';

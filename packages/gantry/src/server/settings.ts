@@ -118,7 +118,7 @@ export const serverSettings = {
     codec: boolean(),
     default: false,
     section: 'Server socket',
-    doc: "Each worker listens on its own SO_REUSEPORT socket and the kernel spreads connections, instead of the primary handing them out (Node.js 22.12+, Linux). See README's benchmarks.",
+    doc: "Each worker listens on its own SO_REUSEPORT socket and the kernel spreads connections, instead of the primary handing them out (Linux). A reload can then reset connections queued on a closing worker's socket unless net.ipv4.tcp_migrate_req=1; see README's benchmarks.",
   },
   headerTimeout: {
     codec: seconds({ min: 1 }),
@@ -154,7 +154,7 @@ export const serverSettings = {
     codec: integer({ min: 0 }),
     default: 10 * 1024 * 1024,
     section: 'Limits',
-    doc: 'Largest request body in bytes (declared or streamed); larger gets 413 and the app is not called. 0 is no limit.',
+    doc: 'Largest request body in bytes; a larger declared body gets 413 before the app is called, a larger streamed one 413 when it gets there (the app sees its read fail). 0 is no limit.',
   },
   requireHostHeader: {
     codec: boolean(),
@@ -226,17 +226,8 @@ export function crossSettingProblems(settings: ServerSettings): string[] {
   if (metrics !== null && settings.bind.some((bind) => formatBind(bind) === formatBind(metrics))) {
     problems.push(`metricsBind (${formatBind(metrics)}) must not be one of the app's bind addresses`);
   }
-  if (settings.reusePort && !supportsReusePort()) {
-    problems.push(`reusePort needs Node.js 22.12 or later (this is ${process.version})`);
-  }
   if (settings.requestTimeout < settings.headerTimeout) {
     problems.push(`requestTimeout (${settings.requestTimeout} s) must be at least headerTimeout (${settings.headerTimeout} s)`);
   }
   return problems;
-}
-
-/** listen({ reusePort }) exists from Node.js 22.12 (and 23.1); older versions ignore it silently. */
-export function supportsReusePort(version = process.versions.node): boolean {
-  const [major = 0, minor = 0] = version.split('.').map(Number);
-  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 }

@@ -231,7 +231,13 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
     // prom-client is loaded only where metrics are on.
     if (settings.metricsBind !== null) metrics = new (await import('./metrics.js')).WorkerMetrics(workerId);
     if (spec.configFile) hooks = (await loadConfigFile(spec.configFile, spec.cwd)).hooks;
-    await runHook(hooks, 'postFork', context, { rethrow: true });
+    await runHook(hooks, 'postFork', context).catch((error: unknown) => {
+      throw new GantryError(ErrorCode.APP_BOOT, `worker ${workerId} could not be set up: ${describeError(error)}`, {
+        exitCode: ExitCode.WORKER_BOOT_ERROR,
+        cause: (error as Error).cause ?? error,
+        showCause: true,
+      });
+    });
     accessLog = settings.accessLog === null ? undefined : createAccessLog(settings.accessLog, settings.accessLogFormat);
     app = await loadApp(spec.app, {
       cwd: spec.cwd,

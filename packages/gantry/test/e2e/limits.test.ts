@@ -1,4 +1,10 @@
-/** Bad input gets a 4xx and a close; the app is not called; the worker lives on. */
+/**
+ * Bad input gets a 4xx and a close, and the worker lives on (the same process answers next). A request
+ * refused at its head (request line, headers, declared length) never reaches the app. A streamed body
+ * refused on its way (bad chunks, over the limit, a forbidden trailer) reaches the app as a stream that
+ * fails: node calls the app once the head is in, before the body; gantry answers the 4xx, the app's read
+ * of the body fails, and nothing the app writes after that reaches the client.
+ */
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,10 +31,39 @@ async function serve(args: readonly string[] = []): Promise<{ proc: Running; por
   return { proc, port };
 }
 
-const appCalls = async () => (await readFile(calls, 'utf8')).split('\n').filter(Boolean).length;
+interface AppEvent {
+  readonly seq: number;
+  readonly event: 'called' | 'read' | 'body-failed';
+  readonly url: string;
+  readonly error?: string;
+}
+
+/** What the echo app recorded: one event per line. */
+const appEvents = async () =>
+  (await readFile(calls, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as AppEvent);
+
+/**
+ * Stops the server and checks that its one worker, `pid`, lived until it was told to stop: it neither
+ * crashed nor was replaced, not even a moment after the bad request.
+ */
+async function expectSameWorkerToTheEnd(proc: Running, pid: number): Promise<void> {
+  proc.signal('SIGTERM');
+  expect(await proc.exit()).toEqual({ code: 0, signal: null });
+  const exits = proc.matches(/worker \d+ \(pid \d+\) (?:exited|was killed)[^\n]*/g).map(([line]) => line);
+  expect(exits).toEqual([`worker 1 (pid ${pid}) exited with code 0: stopped`]);
+}
+
+/** The pid of the worker that answers (the echo app says it). */
+async function workerPid(port: number): Promise<number> {
+  const reply = await request(`http://127.0.0.1:${port}/pid`);
+  return (JSON.parse(reply.body) as { pid: number }).pid;
+}
 
 describe('request limits and framing', () => {
-  const cases: [string, number, string][] = [
+  const refusedAtTheHead: [string, number, string][] = [
     ['a request line over limit-request-line', 414, `GET /${'a'.repeat(5000)} HTTP/1.1\r\nHost: x\r\n\r\n`],
     ['more header fields than limit-request-fields', 431, `GET / HTTP/1.1\r\nHost: x\r\n${'X-A: 1\r\n'.repeat(101)}\r\n`],
     ['a header field over limit-request-field-size', 431, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(9000)}\r\n\r\n`],
@@ -46,36 +81,59 @@ describe('request limits and framing', () => {
       400,
       'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
     ],
-    ['a bad chunk size', 400, 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n'],
-    [
-      'a forbidden trailer',
-      400,
-      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nHost: evil\r\n\r\n',
-    ],
     ['a CONNECT tunnel request', 405, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'],
   ];
 
-  it.each(cases)('%s: %i and a close, without calling the app', async (_, status, bytes) => {
-    const { port } = await serve();
+  it.each(refusedAtTheHead)('%s: %i and a close, without calling the app', async (_, status, bytes) => {
+    const { proc, port } = await serve();
+    const pid = await workerPid(port);
+    await writeFile(calls, '');
     const result = await exchange(port, bytes);
     expect(result.statuses).toEqual([status]);
     expect(result.response).toMatch(/\r\nConnection: close\r\n/i);
     expect(result.closed).toBe(true);
-    expect(await appCalls()).toBe(0);
-    // The worker is fine.
-    expect((await request(`http://127.0.0.1:${port}/after`)).status).toBe(200);
+    // The same worker answers next: it neither crashed nor was replaced. It serves in order, so by its
+    // answer any call of the app for the refused request would have been recorded.
+    expect(await workerPid(port)).toBe(pid);
+    expect((await appEvents()).filter((e) => e.url !== '/pid')).toEqual([]);
+    await expectSameWorkerToTheEnd(proc, pid);
   });
 
-  it('cuts a streamed body off at limit-request-body with 413', async () => {
-    const { port } = await serve(['--limit-request-body', '1000']);
-    const chunk = `400\r\n${'x'.repeat(1024)}\r\n`;
-    const result = await exchange(
-      port,
-      `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${chunk}${chunk}0\r\n\r\n`,
-    );
-    expect(result.statuses).toEqual([413]);
-    expect(await appCalls()).toBe(0);
-  });
+  const refusedMidBody: [string, number, string, readonly string[]][] = [
+    ['a bad chunk size', 400, 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n', []],
+    [
+      'a forbidden trailer',
+      400,
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nHost: evil\r\n\r\n',
+      [],
+    ],
+    [
+      'a streamed body over limit-request-body',
+      413,
+      `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${`400\r\n${'x'.repeat(1024)}\r\n`.repeat(2)}0\r\n\r\n`,
+      ['--limit-request-body', '1000'],
+    ],
+  ];
+
+  it.each(refusedMidBody)(
+    '%s: %i and a close; the app, called before the body, sees its read fail and cannot answer',
+    async (_, status, bytes, args) => {
+      const { proc, port } = await serve(args);
+      const pid = await workerPid(port);
+      await writeFile(calls, '');
+      const result = await exchange(port, bytes);
+      // Exactly gantry's answer on the wire: the app's attempt to answer after it never arrives.
+      expect(result.statuses).toEqual([status]);
+      expect(result.response).not.toContain('written by the app');
+      expect(result.closed).toBe(true);
+      expect(await workerPid(port)).toBe(pid);
+      // The app's own record of the failed read may come a moment after the 4xx.
+      const ofTheRequest = async () => (await appEvents()).filter((e) => e.url !== '/pid').map((e) => e.event);
+      await expect.poll(ofTheRequest).toEqual(['called', 'body-failed']);
+      expect(proc.output).not.toMatch(/ERROR/);
+      await expectSameWorkerToTheEnd(proc, pid);
+    },
+  );
 
   it('answers a slow client (slowloris) with 408 at header-timeout, and keeps serving others meanwhile', async () => {
     const { port } = await serve(['--header-timeout', '1', '--request-timeout', '2']);
@@ -123,7 +181,18 @@ describe('request limits and framing', () => {
   it('logs nothing at error level when a fetch app reads a body gantry refuses', async () => {
     const port = await freePort();
     const proc = gantry(
-      ['serve', '--workers', '1', '--bind', `127.0.0.1:${port}`, '--limit-request-body', '10', 'apps/fetch-app.mjs'],
+      [
+        'serve',
+        '--workers',
+        '1',
+        '--bind',
+        `127.0.0.1:${port}`,
+        '--limit-request-body',
+        '10',
+        '--log-level',
+        'debug',
+        'apps/fetch-app.mjs',
+      ],
       { cwd: FIXTURES },
     );
     await proc.waitFor(/listening at/);
@@ -132,7 +201,8 @@ describe('request limits and framing', () => {
       'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n14\r\n01234567890123456789\r\n0\r\n\r\n',
     );
     expect(result.statuses).toEqual([413]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The app's failed read is logged, at debug: after that line, no error line can come for it.
+    await proc.waitFor(/the request was aborted while the app handled it/);
     expect(proc.output).not.toMatch(/ERROR/);
   });
 

@@ -1,12 +1,13 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { GantryError } from '../../src/errors.js';
 import { findNginx, prepareNginx } from '../../src/stack/nginx.js';
 import { renderTemplateDir } from '../../src/stack/template.js';
 import { REPO_ROOT } from '../helpers/process.js';
-import { hasNginx } from '../helpers/stack.js';
+import { describeWith } from '../helpers/requirements.js';
+import { nginx } from '../helpers/stack.js';
 
 async function check(templates: string, variables: Record<string, string>) {
   const nginx = await findNginx('nginx');
@@ -17,7 +18,7 @@ async function check(templates: string, variables: Record<string, string>) {
   return prepareNginx(nginx, runDir);
 }
 
-describe.skipIf(!hasNginx)('the nginx template', () => {
+describeWith(nginx, 'the nginx template', () => {
   // The container's upstream is web:8080; `nginx -t` resolves upstream names, and "web" exists only on
   // the compose network, so an address stands in for it here.
   it.each([

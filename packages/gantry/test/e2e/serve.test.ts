@@ -60,11 +60,10 @@ describe('gantry serve', () => {
   it('on SIGTERM stops accepting, lets a slow request finish, and exits 0', async () => {
     const { proc, url } = await serve(['apps/node-app.mjs']);
     const slow = request(`${url}/slow?ms=1500`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await proc.waitFor(/slow request started/);
     proc.signal('SIGTERM');
     await proc.waitFor(/SIGTERM: stopping gracefully/);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await refused(url)).toBe(true);
+    await expect.poll(() => refused(url)).toBe(true);
     expect(await slow).toMatchObject({ status: 200, body: 'slow done' });
     expect(await proc.exit()).toEqual({ code: 0, signal: null });
     expect(proc.output).toMatch(/worker \d \(pid \d+\) exited with code 0: stopped/);
@@ -104,6 +103,15 @@ describe('gantry serve', () => {
     expect(proc.output).toMatch(/the app failed while handling a request/);
     expect((await request(url)).status).toBe(200);
     expect(proc.output).not.toMatch(/crashed/);
+  });
+
+  it('closes a Fastify app (its onClose hooks run) in each worker when the server stops', async () => {
+    const { proc, url } = await serve(['apps/fastify-app.mjs:app'], { SAY_CLOSED: '1' });
+    expect((await request(`${url}/?name=ada`)).body).toBe('fastify says hi to ada');
+    proc.signal('SIGTERM');
+    expect(await proc.exit()).toEqual({ code: 0, signal: null });
+    const closed = proc.matches(/fastify app closed \(pid (\d+)\)/g).map(([, pid]) => Number(pid));
+    expect(closed.sort()).toEqual([...workerPids(proc).values()].sort());
   });
 
   it('loads a TypeScript app and config file in development', async () => {

@@ -1,11 +1,13 @@
-import { readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { request } from '../helpers/http.js';
 import { startLoad } from '../helpers/load.js';
 import { exchange } from '../helpers/raw.js';
-import { FIXTURES, cleanUpProcesses, freePort, gantry } from '../helpers/process.js';
-import { hasNginx, startStack } from '../helpers/stack.js';
+import { FIXTURES, REPO_ROOT, cleanUpProcesses, freePort, gantry } from '../helpers/process.js';
+import { describeWith } from '../helpers/requirements.js';
+import { nginx, startStack } from '../helpers/stack.js';
 
 cleanUpProcesses();
 
@@ -21,13 +23,13 @@ function alive(pid: number): boolean {
   }
 }
 
-describe.skipIf(!hasNginx)('gantry stack', () => {
+describeWith(nginx, 'gantry stack', () => {
   it('on SIGTERM lets a slow request through nginx finish, then stops nginx and gantry with no stray process', async () => {
     const { proc, edge, runDir } = await startStack(['--static-dir', STATIC, FIXTURE_APP]);
     const nginxPid = Number(await readFile(join(runDir, 'nginx.pid'), 'utf8'));
     expect(alive(nginxPid)).toBe(true);
     const slow = request(`${edge}/slow?ms=1500`, { method: 'POST', body: 'x' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await proc.waitFor(/slow request started/);
     proc.signal('SIGTERM');
     expect(await slow).toMatchObject({ status: 200, body: 'slow done' });
     expect(await proc.exit()).toEqual({ code: 0, signal: null });
@@ -44,6 +46,28 @@ describe.skipIf(!hasNginx)('gantry stack', () => {
     await proc.waitFor(/the nginx configuration is unchanged: nginx keeps running as is/);
     await load.waitFor(200);
     expect(await load.stop()).toMatchObject({ failed: 0, errors: {} });
+  });
+
+  it('on SIGHUP renders the templates again and reloads nginx when its configuration changed', async () => {
+    const templates = await mkdtemp(join(tmpdir(), 'gantry-templates-'));
+    await cp(join(REPO_ROOT, 'nginx/templates'), templates, { recursive: true });
+    const { proc, edge, runDir } = await startStack(['--static-dir', STATIC, '--nginx-templates', templates, FIXTURE_APP]);
+    const nginxPid = Number(await readFile(join(runDir, 'nginx.pid'), 'utf8'));
+    expect((await request(`${edge}/hello`)).headers['x-edge-version']).toBeUndefined();
+    const template = join(templates, 'gantry.conf.template');
+    const source = await readFile(template, 'utf8');
+    await writeFile(
+      template,
+      source.replace(
+        'add_header X-Content-Type-Options',
+        'add_header X-Edge-Version "2" always;\n    add_header X-Content-Type-Options',
+      ),
+    );
+    proc.signal('SIGHUP');
+    // nginx's reload: the same master, new workers with the new configuration.
+    await expect.poll(async () => (await request(`${edge}/hello`)).headers['x-edge-version'], { timeout: 10_000 }).toBe('2');
+    expect(Number(await readFile(join(runDir, 'nginx.pid'), 'utf8'))).toBe(nginxPid);
+    expect(proc.output).not.toMatch(/the nginx configuration is unchanged/);
   });
 
   it('passes --no-<flag> settings on to gantry serve', async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findNginx } from '../../src/stack/nginx.js';
 import { type Running, freePort, gantry } from './process.js';
+import { requirement } from './requirements.js';
 
 export interface Stack {
   readonly proc: Running;
@@ -13,8 +14,7 @@ export interface Stack {
 }
 
 /** nginx is a prerequisite of the stack tests; CI installs it, so there a missing nginx fails instead of skipping. */
-export const hasNginx = (await findNginx('nginx')) !== undefined;
-if (!hasNginx && process.env.CI) throw new Error('nginx is not installed; the CI must install it (apt-get install -y nginx)');
+export const nginx = requirement((await findNginx('nginx')) !== undefined, 'nginx (apt-get install nginx)');
 
 export interface StackPlace {
   readonly runDir?: string;

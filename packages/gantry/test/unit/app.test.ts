@@ -49,7 +49,7 @@ describe('loading an app', () => {
     expect((await request(await serve(app))).body).toBe('worker 7');
   });
 
-  it('closes a Fastify app when the worker stops, running its onClose hooks', async () => {
+  it('gives a Fastify app a close() that closes it, running its onClose hooks', async () => {
     const fixture = (await import(`${FIXTURES}apps/fastify-app.mjs`)) as { closed: { count: number } };
     const app = await loadApp('apps/fastify-app.mjs:app', options);
     const before = fixture.closed.count;

@@ -1,0 +1,25 @@
+/**
+ * Every generated part of the docs matches what it is generated from: README's settings reference (the
+ * registries; `npm run docs`) and its benchmark tables (bench/results/latest.json, the last full run of
+ * `npm run bench`; `npm run bench -- --publish` renders them again).
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { type Results, markdown } from '../../bench/report.js';
+import { BENCH_BLOCK } from '../../bench/publish.js';
+import { replaceGenerated } from '../../packages/gantry/src/settings/markdown.js';
+import { REPO_ROOT } from '../../packages/gantry/test/helpers/process.js';
+import { settingsReference } from '../../scripts/settings-reference.js';
+
+const readme = readFileSync(`${REPO_ROOT}README.md`, 'utf8');
+
+describe('README', () => {
+  it('has the settings reference generated from the registries (run `npm run docs` to update it)', () => {
+    expect(readme).toBe(replaceGenerated(readme, settingsReference()));
+  });
+
+  it('has the benchmark tables of the committed results file (bench/results/latest.json)', () => {
+    const results = JSON.parse(readFileSync(`${REPO_ROOT}bench/results/latest.json`, 'utf8')) as Results;
+    expect(readme).toBe(replaceGenerated(readme, markdown(results).trimEnd(), BENCH_BLOCK));
+  });
+});
