@@ -110,8 +110,11 @@ describe('the compose deployment', () => {
   it("validates the monitoring profile (Prometheus and Grafana) with compose's own config check", async () => {
     const services = (await compose(engine, ['--profile', 'monitoring', 'config', '--services'])).split('\n').filter(Boolean);
     expect(services.sort()).toEqual(['grafana', 'nginx', 'prometheus', 'web']);
-    const withoutProfile = (await compose(engine, ['config', '--services'])).split('\n').filter(Boolean);
-    expect(withoutProfile.sort()).toEqual(['nginx', 'web']);
+    // Only with the profile: both monitoring services carry it in the rendered file.
+    const rendered = await compose(engine, ['--profile', 'monitoring', 'config']);
+    for (const service of ['prometheus', 'grafana']) {
+      expect(rendered).toMatch(new RegExp(`^  ${service}:\\n(?:    .*\\n|      .*\\n)*?    profiles:\\n    - monitoring$`, 'm'));
+    }
   });
 
   it('stops on SIGTERM within a few seconds, finishing the request in flight', async () => {
