@@ -32,6 +32,16 @@ export default defineConfig({
         },
       },
       {
+        // Minutes of load with reloads (wrk, nginx): npm run test:soak.
+        test: {
+          name: 'soak',
+          include: ['test/soak/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         // The container deployment on a Docker engine or podman: minutes, not seconds; npm run test:containers.
         test: {
           name: 'containers',

@@ -23,6 +23,8 @@ export interface Results {
   readonly contenders: Record<string, ContenderSummary>;
   readonly reloads: readonly { label: string; requests: number; failures: number; p99Ms: number; requestsPerSecond: number }[];
   readonly reusePort: { roundRobin: Side; reusePort: Side };
+  /** Failed requests of 500 sequential ones to an app exiting on every 50th, medians of 3 rounds. */
+  readonly crashLoop?: { readonly gantry: number; readonly bare: number };
   readonly memory: { bare: { primary: number; workers: number[] }; gantry: { primary: number; workers: number[] } };
 }
 
@@ -90,6 +92,15 @@ export function comparisons(results: Results): Comparison[] {
     target: 'report',
     pass: undefined,
   });
+  const crash = results.crashLoop;
+  if (crash) {
+    list.push({
+      name: '8. crash loop (exit every 50th request, 500 sequential requests): failed, gantry vs bare node:cluster',
+      figure: `${crash.gantry} vs ${crash.bare} of 500`,
+      target: "<= bare's + 10%",
+      pass: crash.gantry <= crash.bare * 1.1,
+    });
+  }
   return list;
 }
 

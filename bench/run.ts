@@ -25,6 +25,7 @@ import {
   seedStack,
   stopAll,
 } from './servers.js';
+import { type SequentialResult, sequential } from './sequential.js';
 import { type WrkResult, wrk } from './wrk.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -156,6 +157,24 @@ async function main(): Promise<void> {
   stopAll();
   await new Promise((resolve) => setTimeout(resolve, 1000));
 
+  log('crash loop: an app that exits on every 50th request, 500 sequential requests (new connection each), 3 rounds');
+  const crashApp = join(ROOT, 'packages/gantry/test/fixtures/apps/crash-every.mjs');
+  const crashing = { gantry: await gantryServe('gantry crash', crashApp), bare: await bareCluster(crashApp) };
+  const crashRuns: Record<'gantry' | 'bare', SequentialResult[]> = { gantry: [], bare: [] };
+  for (let round = 1; round <= 3; round++) {
+    for (const key of ['gantry', 'bare'] as const) {
+      const result = await sequential(crashing[key].url, 500);
+      crashRuns[key].push(result);
+      log(`round ${round}/3  ${key.padEnd(8)} ${result.failures} of 500 failed ${JSON.stringify(result.failed)}`);
+    }
+  }
+  const crashLoop = {
+    gantry: median(crashRuns.gantry.map((r) => r.failures)),
+    bare: median(crashRuns.bare.map((r) => r.failures)),
+    runs: crashRuns,
+  };
+  stopAll();
+
   log('round-robin vs reusePort (SO_REUSEPORT per worker)');
   const rr = await gantryServe('gantry rr', HELLO_NODE);
   const rp = await gantryServe('gantry reusePort', HELLO_NODE, { args: ['--reuse-port'] });
@@ -189,6 +208,7 @@ async function main(): Promise<void> {
     contenders: summary,
     reloads,
     reusePort,
+    crashLoop,
     memory: memoryFigures,
   };
   await publish(results);

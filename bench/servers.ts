@@ -76,9 +76,10 @@ async function server(name: string, port: number, child: ChildProcess): Promise<
   return { url: `http://127.0.0.1:${port}/`, process: child, pids: () => processTree(child.pid ?? 0) };
 }
 
-export async function bareCluster(): Promise<Server> {
+/** Bare node:cluster, 2 workers re-forked at once when they exit, serving `app` (default: the hello-world). */
+export async function bareCluster(app?: string): Promise<Server> {
   const port = await freePort();
-  const child = launch('bare', process.execPath, [join(BENCH, 'apps/bare-cluster.mjs'), String(port)]);
+  const child = launch('bare', process.execPath, [join(BENCH, 'apps/bare-cluster.mjs'), String(port), ...(app ? [app] : [])]);
   return server('bare node:cluster', port, child);
 }
 

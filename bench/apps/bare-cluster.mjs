@@ -1,20 +1,27 @@
-// The baseline: node:cluster with two workers and the same handler, nothing else. `node bare-cluster.mjs PORT`
+// The baseline: node:cluster with two workers, each replaced at once when it exits, and nothing else.
+//   node bare-cluster.mjs PORT [APP_MODULE]     (APP_MODULE: a file whose default export is a node listener)
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
-import hello from './hello-node.mjs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const port = Number(process.argv[2]);
+const appModule = process.argv[3] ? pathToFileURL(resolve(process.argv[3])).href : './hello-node.mjs';
 if (cluster.isPrimary) {
   for (let i = 0; i < 2; i++) cluster.fork();
   let ready = 0;
   cluster.on('listening', () => {
     if (++ready === 2) process.stdout.write(`bare cluster listening on ${port}\n`);
   });
+  cluster.on('exit', (_worker, code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM') cluster.fork();
+  });
   process.on('SIGTERM', () => {
     for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
     process.exit(0);
   });
 } else {
-  const server = createServer({ keepAliveTimeout: 65_000 }, hello);
+  const { default: app } = await import(appModule);
+  const server = createServer({ keepAliveTimeout: 65_000 }, app);
   server.listen({ port, host: '127.0.0.1' });
 }

@@ -4,6 +4,7 @@ import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } f
 import { createLogger } from '../logger.js';
 import { Arbiter } from '../server/arbiter.js';
 import { loadApp } from '../server/app.js';
+import { withTimeLimit } from '../server/time-limit.js';
 import { PARENT_PID_ENV } from '../internal-env.js';
 import { type ServerSettings, serverSettings } from '../server/settings.js';
 import { flagName, formatResolved, parseArgsOptions, resolveSettings } from '../settings/registry.js';
@@ -54,7 +55,9 @@ function requireApp(app: string | undefined, command: string): string {
 
 async function checkConfig(app: string, settings: ServerSettings, cwd: string): Promise<ExitCodeValue> {
   try {
-    await loadApp(app, { cwd, context: { workerId: 1 } });
+    await withTimeLimit(loadApp(app, { cwd, context: { workerId: 1 } }), settings.bootTimeout * 1000, () => {
+      throw new Error(`${app} did not finish loading within boot-timeout (${settings.bootTimeout} s)`);
+    });
   } catch (error) {
     process.stderr.write(`gantry: check failed: ${describeError(error)}\n`);
     return ExitCode.FAILURE;
@@ -142,5 +145,6 @@ export async function stackCommand(argv: readonly string[], env: NodeJS.ProcessE
     format: inputs.resolved.values.logFormat,
     role: 'stack',
   });
-  return runStack({ settings: stack, serve, cwd, logger });
+  const { healthPrefix } = inputs.resolved.values;
+  return runStack({ settings: stack, serve, cwd, logger, readyPath: healthPrefix === '' ? undefined : `${healthPrefix}/ready` });
 }

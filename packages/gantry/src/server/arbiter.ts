@@ -22,7 +22,7 @@ import { loadApp } from './app.js';
 import { bindUrl, formatBind, removeStaleUnixSocket } from './bind.js';
 import { type Hooks, type ServerContext, runHook } from './hooks.js';
 import { WORKER_SETTINGS_ENV } from '../internal-env.js';
-import { HEARTBEAT_MS, type PrimaryMessage, isWorkerMessage, stopBudgetMs } from './messages.js';
+import { HEARTBEAT_MS, type PrimaryMessage, type RecycleReason, isWorkerMessage, stopBudgetMs } from './messages.js';
 import type { MetricsJson } from './metrics.js';
 import type { ServerSettings } from './settings.js';
 import type { PrimaryMetrics, RestartReason, StatusServer, StatusSource } from './status-server.js';
@@ -39,10 +39,9 @@ const FAST_STOP_MS = 2000;
 const ABORT_GRACE_MS = 2000;
 /** Slack over `timeout` before a silent worker counts as hung: a heartbeat comes every HEARTBEAT_MS. */
 const HEARTBEAT_SLACK_MS = HEARTBEAT_MS + 500;
-/** Respawn backoff after a crash: doubles from the first step up to the cap, reset by a long-lived worker. */
+/** Respawn backoff for a slot whose workers die before they serve: doubles up to the cap, reset by one that serves. */
 const BACKOFF_FIRST_MS = 100;
 const BACKOFF_MAX_MS = 10_000;
-const STABLE_AFTER_MS = 10_000;
 /** A failed max-requests replacement is tried again after this long. */
 const RECYCLE_RETRY_MS = 10_000;
 
@@ -57,7 +56,7 @@ interface BootFailure {
 }
 
 interface Succession {
-  readonly kind: 'reload' | 'recycle';
+  readonly kind: 'reload' | RecycleReason;
   readonly incoming: Set<WorkerRecord>;
   readonly outgoing: WorkerRecord[];
   readonly settings: ServerSettings;
@@ -80,8 +79,10 @@ interface WorkerRecord {
   bootFailure?: BootFailure;
   /** Set while this worker is a successor that has not taken over yet. */
   succession?: Succession;
-  /** max-requests reached; the time of the last attempt to replace it. */
-  recycleRequestedAt?: number;
+  /** max-requests or max-worker-memory reached: why, and the time of the last attempt to replace it. */
+  recycle?: { readonly reason: RecycleReason; at: number };
+  /** It said it crashed (an uncaught exception) and is finishing its requests before it exits. */
+  crashed?: boolean;
 }
 
 export interface LoadedServerConfig {
@@ -118,6 +119,10 @@ export class Arbiter {
   #reload: Succession | undefined;
   #wake: (() => void) | undefined;
   #state: 'booting' | 'running' | 'stopping' = 'booting';
+  /** Past the start-up steps (see #startUp): from here on, the loop handles every signal. */
+  #started = false;
+  /** Resolved by a stop signal that arrives during the start-up steps. */
+  readonly #stopRequested = Promise.withResolvers<HandledSignal>();
   #stopDeadline = Infinity;
   #halt: GantryError | undefined;
   #metrics: PrimaryMetrics | undefined;
@@ -205,23 +210,21 @@ export class Arbiter {
 
   /** Runs until stopped; resolves with the exit code, or rejects with the error that halted the server. */
   async run(): Promise<ExitCodeValue> {
-    const settings = this.#settings;
     process.title = `gantry: primary [${this.#options.app}]`;
-    await runHook(this.#hooks, 'onStarting', this.#context());
-    await this.#startStatusServer();
-    if (settings.preload) await this.#preload(settings);
-    for (const bind of settings.bind) await removeStaleUnixSocket(bind);
-    if (settings.pid) await writeFile(settings.pid, `${process.pid}\n`);
-
+    // Signal handlers come first: a stop while starting up (a preload that hangs, as PID 1) is heard.
     const onSignal = (signal: HandledSignal) => () => this.#enqueue(signal);
     const handlers = HANDLED_SIGNALS.map((signal) => [signal, onSignal(signal)] as const);
     for (const [signal, handler] of handlers) process.on(signal, handler);
-    cluster.setupPrimary({ exec: WORKER_MAIN, args: [] });
-    cluster.on('message', this.#onMessage);
-    cluster.on('exit', this.#onExit);
-
-    this.#log.info(`starting gantry for ${this.#options.app} with ${this.#target} workers (primary pid ${process.pid})`);
     try {
+      const stoppedBy = await this.#startUp();
+      if (stoppedBy) {
+        this.#log.info(`${stoppedBy} while starting up: stopped before any worker started`);
+        return ExitCode.OK;
+      }
+      cluster.setupPrimary({ exec: WORKER_MAIN, args: [] });
+      cluster.on('message', this.#onMessage);
+      cluster.on('exit', this.#onExit);
+      this.#log.info(`starting gantry for ${this.#options.app} with ${this.#target} workers (primary pid ${process.pid})`);
       for (let slot = 1; slot <= this.#target; slot++) this.#spawn(slot);
       while (!this.#finished()) {
         await this.#sleep(this.#nextWake());
@@ -241,8 +244,48 @@ export class Arbiter {
     return ExitCode.OK;
   }
 
+  /**
+   * What comes before the first worker: the onStarting hook, the status server, preload, stale unix
+   * sockets, the pid file. Each step is bounded by boot-timeout (a hang is an error that says which step
+   * hung, exit 3), and a stop signal ends the start-up at once: resolves with that signal, or undefined.
+   */
+  async #startUp(): Promise<HandledSignal | undefined> {
+    const settings = this.#settings;
+    const steps: [string, () => Promise<unknown>][] = [
+      ['the onStarting hook', () => runHook(this.#hooks, 'onStarting', this.#context())],
+      ['the metrics and status server', () => this.#startStatusServer()],
+      ['preload (loading the app in the primary)', async () => (settings.preload ? this.#preload(settings) : undefined)],
+      [
+        'preparing the listen addresses and the pid file',
+        async () => {
+          for (const bind of settings.bind) await removeStaleUnixSocket(bind);
+          if (settings.pid) await writePidFile(settings.pid);
+        },
+      ],
+    ];
+    const stop = this.#stopRequested.promise.then((signal) => ({ stoppedBy: signal }));
+    for (const [what, step] of steps) {
+      const outcome = await Promise.race([
+        withTimeLimit(step(), settings.bootTimeout * 1000, () => {
+          throw new GantryError(
+            ErrorCode.BOOT_TIMEOUT,
+            `${what} did not finish within boot-timeout (${settings.bootTimeout} s).`,
+            {
+              exitCode: ExitCode.WORKER_BOOT_ERROR,
+            },
+          );
+        }).then(() => undefined),
+        stop,
+      ]);
+      if (outcome) return outcome.stoppedBy;
+    }
+    this.#started = true;
+    return undefined;
+  }
+
   /** preload: the app must load in the primary before any worker is forked (it is then closed again). */
   async #preload(settings: ServerSettings): Promise<void> {
+    this.#log.info(`preload: loading ${this.#options.app} in the primary`);
     const app = await loadApp(this.#options.app, {
       cwd: this.#options.cwd,
       context: { workerId: 0 },
@@ -263,6 +306,9 @@ export class Arbiter {
   }
 
   #enqueue(signal: HandledSignal): void {
+    if (!this.#started && (signal === 'SIGTERM' || signal === 'SIGINT' || signal === 'SIGQUIT')) {
+      this.#stopRequested.resolve(signal);
+    }
     this.#signals.push(signal);
     this.#wake?.();
   }
@@ -466,9 +512,9 @@ export class Arbiter {
     }
     for (const record of serving.filter((r) => r.slot > this.#target)) this.#drain(record);
     for (const record of serving) {
-      const asked = record.recycleRequestedAt;
-      if (asked !== undefined && record.state === 'ready' && !this.#inSuccession(record) && now - asked >= RECYCLE_RETRY_MS) {
-        this.#recycle(record, now);
+      const asked = record.recycle;
+      if (asked && record.state === 'ready' && !this.#inSuccession(record) && now - asked.at >= RECYCLE_RETRY_MS) {
+        this.#recycle(record, asked.reason, now);
       }
     }
   }
@@ -498,13 +544,15 @@ export class Arbiter {
   /** A worker for `slot`, with the succession's settings and hooks when it is one's successor. */
   #spawn(slot: number, succession?: Succession): WorkerRecord {
     const settings = succession?.settings ?? this.#settings;
-    const { maxRequests, maxRequestsJitter } = settings;
+    const { maxRequests, maxRequestsJitter, maxWorkerMemory } = settings;
     const spec: WorkerSpec = {
       settings,
       app: this.#options.app,
       cwd: this.#options.cwd,
       workerId: slot,
       maxRequests: maxRequests > 0 ? maxRequests + randomInt(maxRequestsJitter + 1) : 0,
+      // Between 90% and 100% of the setting, never over it.
+      maxMemoryMiB: maxWorkerMemory > 0 ? Math.round(maxWorkerMemory * (0.9 + Math.random() * 0.1)) : 0,
       ...(succession ? { deferListen: true } : {}),
     };
     // Workers read the config file only for their own hooks: its import-time code need not run N times.
@@ -537,7 +585,9 @@ export class Arbiter {
         record.bootFailure = message;
         return;
       case 'recycle':
-        return this.#recycle(record, Date.now());
+        return this.#recycle(record, message.reason, Date.now());
+      case 'crashed':
+        return this.#onCrashed(record);
       case 'metrics':
         return this.#metricsWaiting.get(message.id)?.(worker.id, message.metrics);
       case 'final-metrics':
@@ -577,12 +627,12 @@ export class Arbiter {
     void runHook(this.#hooks, 'whenReady', this.#context());
   }
 
-  /** max-requests: start a successor for this worker; drain it once the successor serves. */
-  #recycle(record: WorkerRecord, now: number): void {
-    record.recycleRequestedAt = now;
+  /** max-requests, max-worker-memory: start a successor for this worker; drain it once the successor serves. */
+  #recycle(record: WorkerRecord, reason: RecycleReason, now: number): void {
+    record.recycle = { reason, at: now };
     if (this.#state !== 'running' || this.#reload || record.state !== 'ready' || this.#inSuccession(record)) return;
     const succession: Succession = {
-      kind: 'recycle',
+      kind: reason,
       incoming: new Set(),
       outgoing: [record],
       settings: this.#settings,
@@ -593,8 +643,7 @@ export class Arbiter {
   }
 
   #complete(succession: Succession): void {
-    const reason: RestartReason = succession.kind === 'reload' ? 'reload' : 'max_requests';
-    this.#metrics?.restarts.inc({ reason }, succession.outgoing.length);
+    this.#metrics?.restarts.inc({ reason: succession.kind }, succession.outgoing.length);
     if (succession.kind === 'reload') this.#metrics?.reloads.inc({ result: 'succeeded' });
     for (const record of succession.incoming) delete record.succession;
     for (const record of succession.outgoing) if (this.#workers.has(record.process.id)) this.#drain(record);
@@ -612,7 +661,8 @@ export class Arbiter {
 
   async #movePidFile(previous: string | null): Promise<void> {
     if (previous) await rm(previous, { force: true });
-    if (this.#settings.pid) await writeFile(this.#settings.pid, `${process.pid}\n`);
+    if (this.#settings.pid)
+      await writePidFile(this.#settings.pid).catch((error: unknown) => this.#log.error(describeError(error)));
   }
 
   /**
@@ -631,7 +681,8 @@ export class Arbiter {
       this.#target = succession.previousTarget;
       this.#log.error(`reload failed, the old workers keep serving: ${reason}`);
     } else if (!options.quiet) {
-      this.#log.error(`could not replace worker ${succession.outgoing[0]?.slot} (max-requests), it keeps serving: ${reason}`);
+      const why = succession.kind === 'memory' ? 'max-worker-memory' : 'max-requests';
+      this.#log.error(`could not replace worker ${succession.outgoing[0]?.slot} (${why}), it keeps serving: ${reason}`);
     }
   }
 
@@ -639,11 +690,12 @@ export class Arbiter {
     const record = this.#workers.get(worker.id);
     if (!record) return;
     this.#workers.delete(worker.id);
-    const how = signal
-      ? `was killed by ${signal}${signal === 'SIGKILL' ? ' (perhaps out of memory?)' : ''}`
-      : `exited with code ${code}`;
-    const reason =
-      record.state === 'draining'
+    // A SIGKILL gantry did not send is most often the kernel's out-of-memory killer.
+    const oom = signal === 'SIGKILL' && record.killAt === undefined ? ' (perhaps out of memory?)' : '';
+    const how = signal ? `was killed by ${signal}${oom}` : `exited with code ${code}`;
+    const reason = record.crashed
+      ? 'crashed'
+      : record.state === 'draining'
         ? 'stopped'
         : record.bootFailure
           ? 'failed to boot'
@@ -664,9 +716,23 @@ export class Arbiter {
     if (!this.#reload && !this.#inSuccessionAfterExit(record)) {
       const restart: RestartReason = reason === 'hung' ? 'hung' : signal === 'SIGKILL' ? 'killed' : 'crashed';
       this.#metrics?.restarts.inc({ reason: restart });
-      this.#scheduleRespawn(record);
+      this.#scheduleRespawn(record, record.state === 'ready');
     }
   };
+
+  /**
+   * A worker caught an uncaught exception: it stops accepting and finishes its requests (up to a few
+   * seconds) before it exits. Its slot gets a new worker now, not after that.
+   */
+  #onCrashed(record: WorkerRecord): void {
+    if (record.state !== 'ready' || this.#state !== 'running') return;
+    record.crashed = true;
+    record.state = 'draining';
+    record.lastHeartbeat = Date.now();
+    if (this.#reload || this.#inSuccessionAfterExit(record)) return;
+    this.#metrics?.restarts.inc({ reason: 'crashed' });
+    this.#scheduleRespawn(record, true);
+  }
 
   /** Whether a succession was replacing this exited worker; if so, it leaves that succession's outgoing. */
   #inSuccessionAfterExit(record: WorkerRecord): boolean {
@@ -682,20 +748,31 @@ export class Arbiter {
     if (signal !== null) return undefined;
     // Its report may not have arrived (exit and message race): the exit code still says what failed.
     const exitCode = code === ExitCode.APP_LOAD_ERROR || code === ExitCode.USAGE ? code : ExitCode.WORKER_BOOT_ERROR;
+    // 13 is node's own: the main module's top-level await never settled and nothing else was left to run.
+    const why =
+      code === 13
+        ? ' (node: a top-level await that never settled, such as an app module awaiting a promise nothing resolves)'
+        : '';
     return {
       code: exitCode === ExitCode.APP_LOAD_ERROR ? ErrorCode.APP_EXPORT : ErrorCode.APP_BOOT,
-      message: `worker ${record.slot} exited with code ${code} while loading the app, before it was ready`,
+      message: `worker ${record.slot} exited with code ${code} while loading the app, before it was ready${why}`,
       exitCode,
     };
   }
 
-  #scheduleRespawn(record: WorkerRecord): void {
-    const lived = Date.now() - record.startedAt;
+  /**
+   * A worker that served and then died is replaced at once: a rare crash must never leave its slot
+   * empty (with every slot empty, node:cluster closes the listener and clients are refused). Backoff is
+   * only for a slot whose workers die before they serve (killed while booting; a boot failure proper
+   * stops the server): doubling from BACKOFF_FIRST_MS to BACKOFF_MAX_MS, reset once one serves.
+   */
+  #scheduleRespawn(record: WorkerRecord, served: boolean): void {
     const previous = this.#backoff.get(record.slot) ?? 0;
-    const delay = lived >= STABLE_AFTER_MS ? 0 : Math.min(BACKOFF_MAX_MS, previous === 0 ? BACKOFF_FIRST_MS : previous * 2);
+    const delay = served ? 0 : Math.min(BACKOFF_MAX_MS, previous === 0 ? BACKOFF_FIRST_MS : previous * 2);
     this.#backoff.set(record.slot, delay);
-    if (previous > 0 && delay > previous) this.#log.warn(`worker ${record.slot} keeps crashing: respawning in ${delay} ms`);
+    if (delay > 0) this.#log.warn(`worker ${record.slot} died before it served: respawning in ${delay} ms`);
     this.#respawns.set(record.slot, Date.now() + delay);
+    this.#wake?.();
   }
 
   #haltWith(failure: BootFailure): void {
@@ -703,6 +780,16 @@ export class Arbiter {
       exitCode: failure.exitCode,
     });
     this.#stop({ gantry: 'quit' }, FAST_STOP_MS);
+  }
+}
+
+async function writePidFile(path: string): Promise<void> {
+  try {
+    await writeFile(path, `${process.pid}\n`);
+  } catch (error) {
+    throw new GantryError(ErrorCode.PID_FILE, `Cannot write the pid file ${path}: ${describeError(error)}.`, {
+      exitCode: ExitCode.FAILURE,
+    });
   }
 }
 

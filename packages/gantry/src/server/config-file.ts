@@ -20,9 +20,11 @@ export interface GantryConfig {
   gracefulTimeout?: number;
   maxRequests?: number;
   maxRequestsJitter?: number;
+  maxWorkerMemory?: number;
   preload?: boolean;
   fastResponse?: boolean;
   keepAlive?: number;
+  drainIdleTimeout?: number;
   reusePort?: boolean;
   headerTimeout?: number;
   requestTimeout?: number;

@@ -1,5 +1,13 @@
 /**
- * Tracks a worker's connections and in-flight requests, and drains them without losing a request.
+ * Tracks a worker's connections and in-flight requests, closes connections without losing a response,
+ * and drains them without losing a request.
+ *
+ * Closing: every connection gantry closes (after a `Connection: close` answer, a refusal, or idle in a
+ * drain) is closed the way nginx's lingering_close does it: FIN once the answer is out, then whatever
+ * the client still sends is read and discarded until it closes its side, goes quiet, or the linger runs
+ * out. A socket closed with unread input makes the kernel send a reset, and a reset makes the client's
+ * TCP throw away the answer it has not read yet: a 413 for an upload in progress, or the answer nginx was
+ * about to read when a POST's body was still arriving.
  *
  * node's `server.close()` destroys every connection that sits between two requests, even when the
  * client's next request is already on the wire: under keep-alive load that loses requests (PM2 and
@@ -7,15 +15,21 @@
  * 1. stops accepting (the listening socket closes; node:cluster hands new connections to other workers);
  * 2. answers every request that has not started its response with `Connection: close`, so each busy
  *    connection ends cleanly after its next response;
- * 3. closes a connection only after it has been idle (no request running, no byte received) for
- *    IDLE_GRACE_MS, long enough for a client reusing it to have sent its next request;
+ * 3. closes a connection only once it has been idle (no request running, no byte received) for the
+ *    drain-idle timeout. That timeout is longer than the proxy's own idle timeout for its pooled upstream
+ *    connections (nginx's upstream keepalive_timeout), so a pooled connection the proxy might still pick
+ *    for its next request is closed by the proxy, never under it by gantry;
  * 4. resolves once no connection is left, or destroys the rest at the deadline.
+ * A request that arrives on a connection gantry has already closed its side of (it crossed the FIN) is
+ * never handed to the app: it could not be answered, and the client will see it failed.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 
-const IDLE_GRACE_MS = 1000;
 const SWEEP_INTERVAL_MS = 100;
+/** A closing connection is read for at most this long without input, and this long in all. */
+const LINGER_QUIET_MS = 2000;
+const LINGER_MAX_MS = 10_000;
 
 interface ConnectionState {
   active: number;
@@ -25,6 +39,44 @@ interface ConnectionState {
 
 const stateSymbol = Symbol('gantry.connection');
 type TrackedSocket = Socket & { [stateSymbol]: ConnectionState };
+
+/**
+ * Half-closes `socket` (FIN once pending writes are out), discards what the client still sends, and
+ * destroys it when the client closes its side, goes quiet for LINGER_QUIET_MS, or LINGER_MAX_MS have
+ * passed. Calling it again, or on a destroyed socket, does nothing more.
+ */
+export function lingeringClose(socket: Socket): void {
+  if (socket.destroyed || !socket.writable) return;
+  socket.end();
+  // The http parser (when still attached) reads and drops what comes; resume covers a paused socket.
+  socket.resume();
+  let quiet = setTimeout(() => socket.destroy(), LINGER_QUIET_MS);
+  const limit = setTimeout(() => socket.destroy(), LINGER_MAX_MS);
+  const onData = () => {
+    clearTimeout(quiet);
+    quiet = setTimeout(() => socket.destroy(), LINGER_QUIET_MS);
+  };
+  socket.on('data', onData);
+  socket.once('end', () => socket.destroy());
+  socket.once('close', () => {
+    clearTimeout(quiet);
+    clearTimeout(limit);
+    socket.off('data', onData);
+  });
+}
+
+/**
+ * Makes the next destroy() of `socket` a lingering close: node destroys a request's socket when the
+ * request is destroyed, and a refused body must fail the app's read while its 4xx still reaches the client.
+ */
+export function lingerOnNextDestroy(socket: Socket): void {
+  // The instance property shadows the prototype's destroy() once; deleting it restores that.
+  socket.destroy = function (this: Socket) {
+    delete (socket as Partial<Pick<Socket, 'destroy'>>).destroy;
+    lingeringClose(socket);
+    return this;
+  };
+}
 
 export interface InFlight {
   readonly req: IncomingMessage;
@@ -45,7 +97,13 @@ export interface DrainResult {
 export class ConnectionTracker {
   readonly #connections = new Set<TrackedSocket>();
   readonly #inFlight = new Map<ServerResponse, InFlight>();
+  readonly #drainIdleMs: number;
   #draining = false;
+
+  /** `drainIdleMs`: how long a connection must be idle before a drain closes it. */
+  constructor(drainIdleMs: number) {
+    this.#drainIdleMs = drainIdleMs;
+  }
 
   get draining(): boolean {
     return this.#draining;
@@ -62,8 +120,16 @@ export class ConnectionTracker {
 
   #onConnection(socket: TrackedSocket): void {
     socket[stateSymbol] = { active: 0, idleSince: Date.now(), bytesReadWhenIdle: 0 };
+    // node ends a connection after a `Connection: close` answer with destroySoon(), which closes the
+    // socket once the answer is written, unread input or not: linger instead.
+    socket.destroySoon = () => lingeringClose(socket);
     this.#connections.add(socket);
     socket.once('close', () => this.#connections.delete(socket));
+  }
+
+  /** Whether gantry has closed its side of the connection: a request arriving on it cannot be answered. */
+  closing(socket: Socket): boolean {
+    return !socket.writable;
   }
 
   /** Call at the start of each request, and `end` once its response is complete or abandoned. */
@@ -99,7 +165,7 @@ export class ConnectionTracker {
       state.idleSince = now;
       return false;
     }
-    return now - state.idleSince >= IDLE_GRACE_MS;
+    return now - state.idleSince >= this.#drainIdleMs;
   }
 
   /** Stops accepting and resolves once every connection has ended, or at the deadline. */
@@ -112,7 +178,7 @@ export class ConnectionTracker {
     const deadline = Date.now() + timeoutMs;
     while (this.#connections.size > 0 && Date.now() < deadline) {
       const now = Date.now();
-      for (const socket of this.#connections) if (this.#isIdle(socket, now)) socket.destroy();
+      for (const socket of this.#connections) if (this.#isIdle(socket, now)) lingeringClose(socket);
       await new Promise((resolve) => setTimeout(resolve, Math.min(SWEEP_INTERVAL_MS, Math.max(1, deadline - now))));
     }
     const interrupted = this.inFlight();

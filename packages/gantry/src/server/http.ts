@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import type { AccessLog } from './access-log.js';
 import type { RequestHandler } from './app.js';
 import { type BindAddress, formatBind, listenOptions } from './bind.js';
-import { ConnectionTracker, type DrainResult } from './connections.js';
+import { ConnectionTracker, type DrainResult, lingeringClose } from './connections.js';
 import type { InFlightBoard } from './in-flight-board.js';
 import type { WorkerMetrics } from './metrics.js';
 import { type RequestLimits, answerAndClose, checkRequest, headerBlockSize, requestLimits, watchStreamedBody } from './limits.js';
@@ -49,16 +49,17 @@ function rawAnswer(socket: Socket, status: number): void {
   const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (!socket.writable || current?.headersSent) return void socket.destroy();
   const text = STATUS_CODES[status] ?? 'Bad Request';
-  socket.end(
+  socket.write(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length + 1}\r\n\r\n${text}\n`,
   );
+  lingeringClose(socket);
 }
 
 export class HttpService {
   readonly #options: HttpServiceOptions;
   readonly #proxy: ProxyTrust;
   readonly #limits: RequestLimits;
-  readonly #tracker = new ConnectionTracker();
+  readonly #tracker: ConnectionTracker;
   readonly #servers: Server[] = [];
   /** One listener for every response's 'close' (not a closure per request): node calls it with the response as `this`. */
   readonly #onResponseClose: (this: ServerResponse) => void;
@@ -70,6 +71,7 @@ export class HttpService {
     this.#onResponseClose = function (this: ServerResponse) {
       done(this);
     };
+    this.#tracker = new ConnectionTracker(options.settings.drainIdleTimeout * 1000);
     this.#proxy = new ProxyTrust(options.settings.forwardedAllowIps, options.settings.secureSchemeHeaders);
     this.#limits = requestLimits(options.settings);
   }
@@ -94,6 +96,8 @@ export class HttpService {
   }
 
   #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // It crossed gantry's FIN on a connection being closed: it cannot be answered, so the app never runs it.
+    if (this.#tracker.closing(req.socket)) return void req.socket.destroy();
     if (this.#answerHealth(req, res)) return;
     const { board, metrics } = this.#options;
     const entry = this.#tracker.begin(req, res);
@@ -171,6 +175,12 @@ export class HttpService {
     // them); the connection closes after the last one.
     (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     server.on('clientError', this.#onClientError);
+    // Expect: 100-continue. node would send 100 Continue at once; a request gantry refuses (a declared
+    // body over the limit) gets its 4xx instead, before the client uploads anything.
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      if (checkRequest(req, this.#limits) === undefined) res.writeContinue();
+      this.#onRequest(req, res);
+    });
     server.on('connection', (socket: Socket) => this.#proxy.classify(socket, bind.kind === 'unix'));
     // gantry is not a forward proxy: a CONNECT (a tunnel request) gets 405 instead of a silent close.
     server.on('connect', (_req: IncomingMessage, socket: Socket) =>

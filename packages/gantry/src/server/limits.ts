@@ -13,6 +13,7 @@
  * One pass over rawHeaders, lower-casing only names whose length could match.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { lingerOnNextDestroy } from './connections.js';
 import type { ServerSettings } from './settings.js';
 
 export interface RequestLimits {
@@ -143,6 +144,8 @@ export function watchStreamedBody(req: IncomingMessage, res: ServerResponse, lim
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
       res.end(`${reason}\n`);
     }
+    // The app's read fails; the socket lingers, so that the answer is not lost to a reset.
+    lingerOnNextDestroy(req.socket);
     req.destroy(new Error(reason));
     return false;
   };

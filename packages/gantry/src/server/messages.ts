@@ -9,8 +9,10 @@ export type WorkerMessage =
   | { readonly gantry: 'ready' }
   /** The event loop turned (sent every HEARTBEAT_MS once ready). */
   | { readonly gantry: 'heartbeat' }
-  /** max-requests reached: replace me (the primary starts a successor, then drains this worker). */
-  | { readonly gantry: 'recycle' }
+  /** max-requests or max-worker-memory reached: replace me (a successor starts, then this worker drains). */
+  | { readonly gantry: 'recycle'; readonly reason: RecycleReason }
+  /** An uncaught exception: I stop accepting, finish my requests and exit; start my replacement now. */
+  | { readonly gantry: 'crashed' }
   /** My listeners are closed; I exit once you answer 'no-more-connections' (see worker.ts). */
   | { readonly gantry: 'stopped-accepting' }
   /** The answer to 'collect-metrics': this worker's prom-client registry, as JSON. */
@@ -39,6 +41,9 @@ export type PrimaryMessage =
   | { readonly gantry: 'no-more-connections' }
   /** Send your metrics (answered with 'metrics' and the same id). */
   | { readonly gantry: 'collect-metrics'; readonly id: number };
+
+/** Why a worker asks to be replaced; the restart reason in metrics. */
+export type RecycleReason = 'max_requests' | 'memory';
 
 export const HEARTBEAT_MS = 1000;
 

@@ -22,9 +22,11 @@ export interface ServerSettings {
   gracefulTimeout: number;
   maxRequests: number;
   maxRequestsJitter: number;
+  maxWorkerMemory: number;
   preload: boolean;
   fastResponse: boolean;
   keepAlive: number;
+  drainIdleTimeout: number;
   reusePort: boolean;
   headerTimeout: number;
   requestTimeout: number;
@@ -96,6 +98,12 @@ export const serverSettings = {
     section: 'Worker processes',
     doc: "Add a random 0..N to each worker's max-requests, so workers are not all replaced at once.",
   },
+  maxWorkerMemory: {
+    codec: integer({ min: 0, max: 1_048_576 }),
+    default: 0,
+    section: 'Worker processes',
+    doc: "Replace a worker whose resident memory (RSS) passes this many MiB, checked every second, as max-requests does (no request lost); each worker's limit is drawn between 90% and 100% of it. 0 never. See README for --max-old-space-size and container limits.",
+  },
   preload: {
     codec: boolean(),
     default: false,
@@ -113,6 +121,12 @@ export const serverSettings = {
     default: 65,
     section: 'Server socket',
     doc: "Idle keep-alive timeout; keep it above the proxy's upstream keepalive_timeout (nginx: 60 s).",
+  },
+  drainIdleTimeout: {
+    codec: seconds({ min: 0.1 }),
+    default: 5,
+    section: 'Server socket',
+    doc: "While a worker drains, a keep-alive connection is closed once idle this long. Keep it above the proxy's idle timeout for pooled upstream connections (the nginx template's upstream keepalive_timeout is 4 s), so that the proxy, never gantry, closes a connection the proxy might be reusing.",
   },
   reusePort: {
     codec: boolean(),

@@ -31,7 +31,7 @@ export interface StatusSource {
   collectWorkerMetrics(): Promise<MetricsJson[]>;
 }
 
-const RESTART_REASONS = ['crashed', 'killed', 'hung', 'max_requests', 'reload'] as const;
+const RESTART_REASONS = ['crashed', 'killed', 'hung', 'max_requests', 'memory', 'reload'] as const;
 export type RestartReason = (typeof RESTART_REASONS)[number];
 
 /** The metrics only the primary knows: workers by state, restarts by reason, reloads, readiness. */
@@ -68,7 +68,7 @@ export class PrimaryMetrics {
     });
     this.restarts = new Counter({
       name: 'gantry_worker_restarts_total',
-      help: 'Workers replaced, by reason: crashed, killed (by a signal, perhaps out of memory), hung, max_requests, reload',
+      help: 'Workers replaced, by reason: crashed, killed (by a signal, perhaps out of memory), hung, max_requests, memory (max-worker-memory), reload',
       labelNames: ['reason'],
       registers,
     });

@@ -31,6 +31,8 @@ export interface WorkerSpec {
   readonly configFile?: string;
   /** This worker's max-requests, jitter drawn (0: no limit). */
   readonly maxRequests: number;
+  /** This worker's RSS limit in MiB, jitter drawn (0: no limit). */
+  readonly maxMemoryMiB: number;
   /** A successor: report 'loaded' and open the listeners only on the primary's 'listen'. */
   readonly deferListen?: boolean;
 }
@@ -150,6 +152,30 @@ function startWatchdog(board: InFlightBoard, settings: ServerSettings, workerId:
   watchdog.unref();
 }
 
+/** How often a worker with a memory limit reads its resident set size (a cheap read of /proc/self/statm). */
+const MEMORY_CHECK_MS = 1000;
+
+/**
+ * max-worker-memory: once this worker's RSS passes its limit (drawn by the primary below the setting,
+ * so that workers growing alike are not all replaced at once), it asks to be replaced, through the same
+ * lossless succession as max-requests; it asks again while it stays over (the primary retries a
+ * replacement that failed).
+ */
+function watchMemory(limitMiB: number, logger: Logger): void {
+  let asked = false;
+  const timer = setInterval(() => {
+    const rssMiB = process.memoryUsage.rss() / 1024 / 1024;
+    if (rssMiB <= limitMiB) return;
+    if (!asked)
+      logger.warn(
+        `RSS ${rssMiB.toFixed(0)} MiB is over this worker's limit of ${limitMiB} MiB (max-worker-memory): asking to be replaced`,
+      );
+    asked = true;
+    void send({ gantry: 'recycle', reason: 'memory' });
+  }, MEMORY_CHECK_MS);
+  timer.unref();
+}
+
 type Stop = { readonly kind: 'drain'; readonly timeoutMs: number } | { readonly kind: 'quit' };
 
 export async function runWorker(spec: WorkerSpec): Promise<void> {
@@ -224,9 +250,25 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
   process.on('uncaughtException', (error) => {
     if (phase === 'loading' || phase === 'listening') return void reportBootError(error, logger);
     logger.fatal({ err: error }, 'uncaught exception in the app: this worker stops and will be replaced');
+    if (phase === 'serving') void send({ gantry: 'crashed' });
     stop({ kind: 'drain', timeoutMs: Math.min(CRASH_DRAIN_TIMEOUT_MS, settings.gracefulTimeout * 1000) }, ExitCode.FAILURE);
   });
 
+  // Loading is bounded by boot-timeout here too: this timer also keeps the event loop alive, so an app
+  // that awaits a promise nothing resolves is reported as such instead of node's silent exit 13.
+  const loadingLimit = setTimeout(
+    () =>
+      void reportBootError(
+        new GantryError(
+          ErrorCode.BOOT_TIMEOUT,
+          `worker ${workerId} did not finish loading the app within boot-timeout (${settings.bootTimeout} s): ` +
+            'a module, factory or postFork hook that waits on something that never comes?',
+          { exitCode: ExitCode.WORKER_BOOT_ERROR },
+        ),
+        logger,
+      ),
+    settings.bootTimeout * 1000,
+  );
   try {
     // prom-client is loaded only where metrics are on.
     if (settings.metricsBind !== null) metrics = new (await import('./metrics.js')).WorkerMetrics(workerId);
@@ -254,9 +296,10 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
       metrics,
       onMaxRequests: () => {
         logger.info(`served ${spec.maxRequests} requests (max-requests): asking to be replaced`);
-        void send({ gantry: 'recycle' });
+        void send({ gantry: 'recycle', reason: 'max_requests' });
       },
     });
+    clearTimeout(loadingLimit);
     if (spec.deferListen) await loadedThenListen();
     phase = 'listening';
     await http.listen(settings.bind);
@@ -266,6 +309,7 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
 
   phase = 'serving';
   if (pending) return stop(pending);
+  if (spec.maxMemoryMiB > 0) watchMemory(spec.maxMemoryMiB, logger);
   if (board) {
     startHeartbeat(board);
     startWatchdog(board, settings, workerId, logger);

@@ -6,6 +6,7 @@
  * SIGUSR1 (reopen logs), SIGTTIN and SIGTTOU go to gantry.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { get } from 'node:http';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../errors.js';
@@ -20,6 +21,8 @@ export interface StackOptions {
   readonly settings: StackSettings;
   /** The `gantry serve` command line (program and arguments) for the app. */
   readonly serve: readonly string[];
+  /** gantry's readiness path (health-prefix + /ready), or undefined when its health answers are off. */
+  readonly readyPath?: string | undefined;
   readonly cwd: string;
   readonly logger: Logger;
 }
@@ -42,18 +45,30 @@ function start(name: string, command: string, args: readonly string[], cwd: stri
   return { name, process: child, exited };
 }
 
-/** Resolves once every port accepts connections; rejects if a child exits first. */
-async function waitForPorts(ports: readonly number[], children: readonly Child[]): Promise<void> {
+/** Resolves once `ready()` says so; rejects if one of `children` exits first, or after READY_TIMEOUT_MS. */
+async function waitUntil(what: string, ready: () => Promise<boolean>, children: readonly Child[]): Promise<void> {
   let exitedEarly: Child | undefined;
   for (const child of children) void child.exited.then(() => (exitedEarly ??= child));
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (const port of ports) {
-    while (!(await canConnect({ host: '127.0.0.1', port }))) {
-      if (exitedEarly) throw new GantryError(ErrorCode.NGINX, `${exitedEarly.name} exited before it was ready.`);
-      if (Date.now() > deadline) throw new GantryError(ErrorCode.NGINX, `nothing answered on 127.0.0.1:${port} within 60 s.`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  while (!(await ready())) {
+    if (exitedEarly) throw new GantryError(ErrorCode.NGINX, `${exitedEarly.name} exited before it was ready.`);
+    if (Date.now() > deadline)
+      throw new GantryError(ErrorCode.NGINX, `${what} was not ready within ${READY_TIMEOUT_MS / 1000} s.`);
+    await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Whether gantry serves on the port: its readiness answer is 200 (without health answers: the port accepts). */
+function gantryReady(port: number, readyPath: string | undefined): Promise<boolean> {
+  if (readyPath === undefined) return canConnect({ host: '127.0.0.1', port });
+  return new Promise((resolvePromise) => {
+    const req = get({ host: '127.0.0.1', port, path: readyPath, agent: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolvePromise(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolvePromise(false));
+  });
 }
 
 async function stopAll(children: readonly Child[], logger: Logger): Promise<void> {
@@ -176,21 +191,27 @@ export async function runStack(options: StackOptions): Promise<ExitCodeValue> {
   const [program = process.execPath, ...serveArgs] = options.serve;
   // gantry stops by itself if this process dies without stopping it (SIGKILL cannot be caught).
   const children: Child[] = [start('gantry', program, serveArgs, cwd, { ...process.env, [PARENT_PID_ENV]: String(process.pid) })];
-  if (nginx && nginxArgs) children.push(start('nginx', nginx.bin, nginxArgs, cwd));
-
   const stopped = new Promise<NodeJS.Signals>((resolvePromise) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolvePromise(signal));
   });
-  const firstExit = Promise.race(children.map((child) => child.exited.then((result) => ({ child, ...result }))));
+  const firstExit = () => Promise.race(children.map((child) => child.exited.then((result) => ({ child, ...result }))));
 
+  // nginx starts once gantry serves, as compose starts it once web is healthy: before, it would answer 502.
+  const startInOrder = async () => {
+    await waitUntil(`gantry on 127.0.0.1:${settings.appPort}`, () => gantryReady(settings.appPort, options.readyPath), children);
+    if (!nginx || !nginxArgs) return;
+    children.push(start('nginx', nginx.bin, nginxArgs, cwd));
+    await waitUntil(
+      `nginx on 127.0.0.1:${settings.nginxPort}`,
+      () => canConnect({ host: '127.0.0.1', port: settings.nginxPort }),
+      children,
+    );
+  };
   try {
-    await Promise.race([
-      waitForPorts(nginx ? [settings.appPort, settings.nginxPort] : [settings.appPort], children),
-      stopped.then(() => undefined),
-    ]);
+    await Promise.race([startInOrder(), stopped.then(() => undefined)]);
   } catch (error) {
     await stopAll(children, logger);
-    const { child, code } = await firstExit;
+    const { child, code } = await firstExit();
     // The server's own message (a bad setting, a missing module) was printed already: keep its exit code.
     if (child.name === 'gantry' && code !== null && code !== 0) return code as ExitCodeValue;
     throw error;
@@ -204,7 +225,7 @@ export async function runStack(options: StackOptions): Promise<ExitCodeValue> {
 
   const reconfigure = () => (nginx ? configureNginx(nginx, settings, cwd, runDir) : Promise.resolve({ changed: false }));
   const unforward = forwardSignals(children, reconfigure, logger);
-  const outcome = await Promise.race([stopped.then((signal) => ({ signal })), firstExit]);
+  const outcome = await Promise.race([stopped.then((signal) => ({ signal })), firstExit()]);
   unforward();
   if ('child' in outcome) {
     const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.code}`;

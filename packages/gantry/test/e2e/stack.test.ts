@@ -2,6 +2,7 @@ import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { canConnect } from '../../src/net-probe.js';
 import { request } from '../helpers/http.js';
 import { startLoad } from '../helpers/load.js';
 import { exchange } from '../helpers/raw.js';
@@ -68,6 +69,26 @@ describeWith(nginx, 'gantry stack', () => {
     await expect.poll(async () => (await request(`${edge}/hello`)).headers['x-edge-version'], { timeout: 10_000 }).toBe('2');
     expect(Number(await readFile(join(runDir, 'nginx.pid'), 'utf8'))).toBe(nginxPid);
     expect(proc.output).not.toMatch(/the nginx configuration is unchanged/);
+  });
+
+  it('starts nginx only once gantry serves: the first request through nginx is answered, never a 502', async () => {
+    const [nginxPort, appPort] = [await freePort(), await freePort()];
+    const proc = gantry(
+      [
+        'stack',
+        '--nginx-port',
+        String(nginxPort),
+        '--app-port',
+        String(appPort),
+        '--static-dir',
+        STATIC,
+        join(FIXTURES, 'apps/slow-boot.mjs'),
+      ],
+      { env: { BOOT_MS: '1500' } },
+    );
+    while (!(await canConnect({ host: '127.0.0.1', port: nginxPort }))) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await request(`http://127.0.0.1:${nginxPort}/`)).toMatchObject({ status: 200, body: 'booted slowly' });
+    await proc.waitFor(/the stack is up/);
   });
 
   it('passes --no-<flag> settings on to gantry serve', async () => {
