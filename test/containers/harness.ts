@@ -105,6 +105,12 @@ export async function tearDown(engine: Engine): Promise<void> {
     process.stderr.write(`compose down failed: ${error.message}\n`),
   );
   if (engine.kind === 'podman') {
+    // A container podman has not finished removing still holds its fixed address in the network's IPAM
+    // ("requested ip address ... is already allocated" on the next up): remove what is left, by force.
+    const left = await run('podman', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${PROJECT}`], engine.env).catch(
+      () => '',
+    );
+    for (const id of left.split('\n').filter(Boolean)) await run('podman', ['rm', '-f', id], engine.env).catch(() => '');
     const networks = await run(
       'podman',
       ['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`],
