@@ -19,7 +19,7 @@ const boundaries = [
 ];
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', '.gantry/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', '.gantry/**', 'test/frameworks/*/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -34,7 +34,7 @@ export default tseslint.config(
     },
   },
   // Plain JavaScript (bin, fixtures, this file) is linted without type information.
-  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.js', '**/*.mjs', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
   ...boundaries.map(({ files, forbid, why }) => ({
     files,
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: forbid, message: why }] }] },

@@ -11,6 +11,8 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canConnect } from '../packages/gantry/src/net-probe.js';
 import { type NginxInstall, findNginx, prepareNginx } from '../packages/gantry/src/stack/nginx.js';
+import { parseStaticMount, writeLocalEdge } from '../packages/gantry/src/stack/edge.js';
+import { GANTRY_TEMPLATES } from '../packages/gantry/src/stack/settings.js';
 import { renderTemplateDir } from '../packages/gantry/src/stack/template.js';
 import { freePort } from '../packages/gantry/test/helpers/process.js';
 
@@ -139,16 +141,17 @@ async function reloadNginx(master: number): Promise<void> {
   }
 }
 
-/** nginx with the repository's template in front of `upstreamPort`, configured as `gantry stack` does. */
+/** nginx with gantry's template in front of `upstreamPort`, configured as `gantry stack` does (/static/ is app/static). */
 export async function nginxFront(name: string, upstreamPort: number, options: { ceiling?: boolean } = {}): Promise<NginxFront> {
-  const repoTemplates = join(ROOT, 'nginx/templates');
-  const templates = (await readdir(repoTemplates)).map((file) => join(repoTemplates, file));
+  const templates = (await readdir(GANTRY_TEMPLATES)).map((file) => join(GANTRY_TEMPLATES, file));
   if (options.ceiling) templates.push(join(BENCH, 'ceiling.conf.template'));
   const [port, ceilingPort] = [await freePort(), await freePort()];
+  const edgeDir = await mkdtemp(join(tmpdir(), 'gantry-bench-edge-'));
+  const edge = { static: [parseStaticMount('/static/=app/static')], immutableStatic: [], limitRequestBody: 10_485_760 };
   const child = await startNginx(name, templates, {
     NGINX_LISTEN: `127.0.0.1:${port}`,
     GANTRY_UPSTREAM: `127.0.0.1:${upstreamPort}`,
-    STATIC_ROOT: join(ROOT, 'app/static'),
+    GANTRY_EDGE_CONF: await writeLocalEdge(edge, ROOT, edgeDir),
     CEILING_LISTEN: `127.0.0.1:${ceilingPort}`,
   });
   return {

@@ -69,8 +69,8 @@ describeWith(nginx, 'reloads under POST load through nginx', () => {
   describeWith(wrk, 'with wrk', () => {
     it(`loses no POST over ${RELOADS} reloads`, { timeout: 180_000 }, async () => {
       const stack = await startStack([
-        '--static-dir',
-        join(FIXTURES, 'static'),
+        '--static',
+        `/static/=${join(FIXTURES, 'static')}`,
         '--workers',
         '2',
         join(FIXTURES, 'apps/node-app.mjs'),

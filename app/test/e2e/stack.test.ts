@@ -10,7 +10,7 @@ import { type Stack, nginx, startStack } from '../../../packages/gantry/test/hel
 
 cleanUpProcesses();
 
-const APP = ['--static-dir', 'app/static', '--config', 'app/dist/gantry.config.js', 'app/dist/src/app.js'];
+const APP = ['--config', 'app/dist/gantry.config.js', 'app/dist/src/app.js'];
 const PAGE = /^MSG: (.*)<br\/>\nDB STRING: (.*)<br\/>\nTime: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d)$/;
 
 async function page(url: string): Promise<{ msg: string; db: string; time: Date }> {

@@ -4,7 +4,7 @@ import { type ExitCodeValue, ExitCode, GantryError } from '../errors.js';
 import { useColor } from '../logger.js';
 import { configCommand } from './config.js';
 import { healthCommand } from './health.js';
-import { serveCommand, stackCommand } from './serve.js';
+import { edgeCommand, serveCommand, stackCommand } from './serve.js';
 import { MAIN_USAGE } from './usage.js';
 
 type Command = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string) => Promise<ExitCodeValue>;
@@ -12,6 +12,7 @@ type Command = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string) =>
 const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   stack: stackCommand,
+  edge: edgeCommand,
   config: configCommand,
   health: healthCommand,
 };

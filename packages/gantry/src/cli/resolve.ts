@@ -5,7 +5,7 @@ import type { Hooks } from '../server/hooks.js';
 import { PARENT_PID_ENV, WORKER_SETTINGS_ENV } from '../internal-env.js';
 import { type ServerSettings, crossSettingProblems, serverSettings } from '../server/settings.js';
 import { type Resolved, type SettingsInput, envName, resolveSettings, unknownEnvProblems } from '../settings/registry.js';
-import { stackSettings } from '../stack/settings.js';
+import { type StackSettings, stackSettings } from '../stack/settings.js';
 import type { ParsedArgs } from './parse.js';
 
 /** Every GANTRY_* name gantry knows, so a typo in one is reported instead of ignored. */
@@ -23,6 +23,10 @@ export interface ServeInputs {
   /** The config file read, absolute, if any. */
   readonly configFile: string | undefined;
   readonly app: string | undefined;
+  /** The app's own arguments (after `--`). */
+  readonly appArgs: readonly string[];
+  /** The config file's settings, for the stack's and the edge's own settings (the same file serves both). */
+  readonly fileValues?: { readonly path: string; readonly values: Readonly<Record<string, unknown>> } | undefined;
 }
 
 /** Settings from defaults, the config file, the environment and the flags; `fresh` reads the file again (reload). */
@@ -32,10 +36,11 @@ export async function resolveServe(args: ParsedArgs, env: NodeJS.ProcessEnv, cwd
   const named = (args.values.config as string | undefined) ?? (env.GANTRY_CONFIG || undefined);
   const configFile = findConfigFile(named, cwd);
   const file = configFile ? await loadConfigFile(configFile, cwd, { fresh }) : undefined;
+  const fileValues = file ? { path: file.path, values: file.values } : undefined;
   const resolved = resolveSettings(serverSettings, {
     env,
     flags: args.values,
-    ...(file ? { file } : {}),
+    ...(fileValues ? { file: { ...fileValues, sharedWith: Object.keys(stackSettings) } } : {}),
   } satisfies SettingsInput);
   const problems = crossSettingProblems(resolved.values);
   if (problems.length > 0) throw new ProblemsError(ErrorCode.SETTINGS, 'Invalid settings', problems);
@@ -44,5 +49,15 @@ export async function resolveServe(args: ParsedArgs, env: NodeJS.ProcessEnv, cwd
       exitCode: ExitCode.USAGE,
     });
   }
-  return { resolved, hooks: file?.hooks ?? {}, configFile, app: args.positionals[0] };
+  return { resolved, hooks: file?.hooks ?? {}, configFile, app: args.positionals[0], appArgs: args.rest ?? [], fileValues };
+}
+
+/** `gantry stack`'s and `gantry edge`'s own settings, from the same config file, environment and flags. */
+export function resolveStack(args: ParsedArgs, env: NodeJS.ProcessEnv, inputs: ServeInputs): Resolved<StackSettings> {
+  const { fileValues } = inputs;
+  return resolveSettings(stackSettings, {
+    env,
+    flags: args.values,
+    ...(fileValues ? { file: { ...fileValues, sharedWith: Object.keys(serverSettings) } } : {}),
+  });
 }

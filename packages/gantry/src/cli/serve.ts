@@ -1,4 +1,5 @@
 /** `gantry serve` and `gantry stack`: parse, resolve settings, then hand over to the arbiter or the stack. */
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../errors.js';
 import { createLogger } from '../logger.js';
@@ -7,11 +8,12 @@ import { loadApp } from '../server/app.js';
 import { withTimeLimit } from '../server/time-limit.js';
 import { PARENT_PID_ENV } from '../internal-env.js';
 import { type ServerSettings, serverSettings } from '../server/settings.js';
-import { flagName, formatResolved, parseArgsOptions, resolveSettings } from '../settings/registry.js';
+import { flagName, formatResolved, parseArgsOptions } from '../settings/registry.js';
 import { type StackSettings, stackSettings } from '../stack/settings.js';
+import { buildEdge } from '../stack/edge.js';
 import { runStack } from '../stack/stack.js';
 import { parseCommandLine } from './parse.js';
-import { type ServeInputs, resolveServe } from './resolve.js';
+import { type ServeInputs, resolveServe, resolveStack } from './resolve.js';
 import { usage } from './usage.js';
 
 const BIN = fileURLToPath(new URL('../../bin/gantry.js', import.meta.url));
@@ -55,7 +57,13 @@ function requireApp(app: string | undefined, command: string): string {
 
 async function checkConfig(app: string, settings: ServerSettings, cwd: string): Promise<ExitCodeValue> {
   try {
-    await withTimeLimit(loadApp(app, { cwd, context: { workerId: 1 } }), settings.bootTimeout * 1000, () => {
+    const loading = loadApp(app, {
+      cwd,
+      context: { workerId: 1 },
+      appKind: settings.appKind,
+      adoptWithinMs: settings.bootTimeout * 1000,
+    });
+    await withTimeLimit(loading, settings.bootTimeout * 1000, () => {
       throw new Error(`${app} did not finish loading within boot-timeout (${settings.bootTimeout} s)`);
     });
   } catch (error) {
@@ -97,7 +105,8 @@ export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessE
   const initial = { settings: resolved.values, hooks: inputs.hooks };
   const parent = Number(env[PARENT_PID_ENV]);
   const exitWithParent = Number.isInteger(parent) && parent > 0 ? parent : undefined;
-  return new Arbiter({ app, cwd, initial, reload, configFile: inputs.configFile, exitWithParent, logger }).run();
+  const { appArgs, configFile } = inputs;
+  return new Arbiter({ app, appArgs, cwd, initial, reload, configFile, exitWithParent, logger }).run();
 }
 
 const STACK_EXTRAS = [
@@ -120,7 +129,7 @@ export async function stackCommand(argv: readonly string[], env: NodeJS.ProcessE
   // Resolve the server's settings here too, so a mistake is reported once, before anything starts.
   const inputs = await resolveServe(args, env, cwd);
   const app = requireApp(inputs.app, 'stack');
-  const stack: StackSettings = resolveSettings(stackSettings, { env, flags: args.values }).values;
+  const stack: StackSettings = resolveStack(args, env, inputs).values;
   const serveFlags = Object.keys(serverSettings)
     .filter((key) => key !== 'bind')
     .flatMap((key) => {
@@ -139,12 +148,55 @@ export async function stackCommand(argv: readonly string[], env: NodeJS.ProcessE
     ...serveFlags,
     `--bind=127.0.0.1:${stack.appPort}`,
     app,
+    ...(inputs.appArgs.length > 0 ? ['--', ...inputs.appArgs] : []),
   ];
   const logger = createLogger({
     level: inputs.resolved.values.logLevel,
     format: inputs.resolved.values.logFormat,
     role: 'stack',
   });
-  const { healthPrefix } = inputs.resolved.values;
-  return runStack({ settings: stack, serve, cwd, logger, readyPath: healthPrefix === '' ? undefined : `${healthPrefix}/ready` });
+  const { healthPrefix, limitRequestBody } = inputs.resolved.values;
+  const readyPath = healthPrefix === '' ? undefined : `${healthPrefix}/ready`;
+  return runStack({ settings: stack, serve, cwd, logger, readyPath, limitRequestBody });
+}
+
+const EDGE_EXTRAS = [
+  { flag: 'config', short: 'c', meta: 'FILE', doc: 'The config file, as for gantry serve' },
+  { flag: 'out', meta: 'DIR', doc: 'Where to write edge.conf and the static files (required)' },
+  { flag: 'served-from', meta: 'DIR', doc: 'Where DIR will be in the nginx image, if not at the same path' },
+  { flag: 'help', short: 'h', doc: 'Show this help' },
+] as const;
+
+/**
+ * `gantry edge --out DIR`: for an nginx image's build stage, the static mounts copied into DIR and the
+ * edge.conf the template includes (GANTRY_EDGE_CONF=DIR/edge.conf), from the same settings the local
+ * stack reads (config file, GANTRY_* environment, flags).
+ */
+export async function edgeCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<ExitCodeValue> {
+  const options = { ...parseArgsOptions(serverSettings), ...parseArgsOptions(stackSettings), ...commandOptions(EDGE_EXTRAS) };
+  const args = parseCommandLine(argv, options, 'edge');
+  if (args.values.help) {
+    const description =
+      "Build the app's part of the nginx edge for an image: every --static and --immutable-static directory copied\n" +
+      'into DIR, and DIR/edge.conf (the body limit, the static locations), which the nginx template includes.';
+    process.stdout.write(usage('gantry edge --out DIR [options]', description, [stackSettings], EDGE_EXTRAS));
+    return ExitCode.OK;
+  }
+  const out = args.values.out;
+  if (typeof out !== 'string' || out === '') {
+    throw new GantryError(ErrorCode.USAGE, 'Where to? gantry edge --out DIR', { exitCode: ExitCode.USAGE });
+  }
+  const inputs = await resolveServe(args, env, cwd);
+  const stack = resolveStack(args, env, inputs).values;
+  const servedFrom = args.values['served-from'];
+  const file = await buildEdge(
+    { static: stack.static, immutableStatic: stack.immutableStatic, limitRequestBody: inputs.resolved.values.limitRequestBody },
+    cwd,
+    resolve(cwd, out),
+    typeof servedFrom === 'string' ? servedFrom : resolve(cwd, out),
+  );
+  process.stdout.write(
+    `gantry edge: wrote ${file} and ${stack.static.length + stack.immutableStatic.length} static director(ies)\n`,
+  );
+  return ExitCode.OK;
 }

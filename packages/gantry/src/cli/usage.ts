@@ -51,6 +51,7 @@ with configuration chosen by environment.
 Commands:
   serve <module>[:<export>]   Serve an app with a primary and worker processes (like gunicorn)
   stack <module>[:<export>]   Run nginx and the server together on loopback, for development
+  edge --out DIR              Build the app's part of the nginx edge (static files, edge.conf) for an image
   config <module>[:<export>]  Print an app's configuration: each key, its value and its source
   health                      Ask a running server whether it is ready (for container healthchecks)
 

@@ -92,6 +92,8 @@ export interface LoadedServerConfig {
 
 export interface ArbiterOptions {
   readonly app: string;
+  /** The app's own arguments (`gantry serve app -- args`): its process.argv in each worker. */
+  readonly appArgs: readonly string[];
   readonly cwd: string;
   readonly initial: LoadedServerConfig;
   /** Reads the settings and hooks again (config file, environment, flags), for SIGHUP. */
@@ -290,6 +292,8 @@ export class Arbiter {
       cwd: this.#options.cwd,
       context: { workerId: 0 },
       fresh: this.#state !== 'booting',
+      appKind: settings.appKind,
+      adoptWithinMs: settings.bootTimeout * 1000,
     });
     await app.close?.();
     this.#log.info(`preload: ${this.#options.app} loads (${settings.workers} workers will serve it)`);
@@ -550,6 +554,7 @@ export class Arbiter {
       app: this.#options.app,
       cwd: this.#options.cwd,
       workerId: slot,
+      appArgs: this.#options.appArgs,
       maxRequests: maxRequests > 0 ? maxRequests + randomInt(maxRequestsJitter + 1) : 0,
       // Between 90% and 100% of the setting, never over it.
       maxMemoryMiB: maxWorkerMemory > 0 ? Math.round(maxWorkerMemory * (0.9 + Math.random() * 0.1)) : 0,

@@ -8,10 +8,26 @@ import { ErrorCode, ExitCode, GantryError, ProblemsError, describeError } from '
 import { importFile } from '../module-loader.js';
 import type { BindAddress } from './bind.js';
 import { type Hooks, hookProblems } from './hooks.js';
-import type { LogFormat, LogLevel, ServerSettings } from './settings.js';
+import type { AppKind, LogFormat, LogLevel, ServerSettings } from './settings.js';
+
+/**
+ * The `gantry stack` and `gantry edge` settings a config file may set too (their registry is
+ * src/stack/settings.ts; a unit test keeps the two in step), so that nginx is configured once.
+ */
+export interface StackConfig {
+  nginxPort?: number;
+  appPort?: number;
+  nginxBin?: string;
+  nginxTemplates?: string | null;
+  /** Static files nginx serves from disk: "PREFIX=DIR" entries ("/static/=static", "/=public"). */
+  static?: string | readonly string[];
+  /** Static files whose every name has a content hash: "PREFIX=DIR" entries, cached a year, immutable. */
+  immutableStatic?: string | readonly string[];
+  runDir?: string;
+}
 
 /** What a config file may set: each setting, in its typed form or as the string the CLI would take. */
-export interface GantryConfig {
+export interface GantryConfig extends StackConfig {
   bind?: string | readonly string[];
   workers?: number;
   threads?: number;
@@ -22,6 +38,7 @@ export interface GantryConfig {
   maxRequestsJitter?: number;
   maxWorkerMemory?: number;
   preload?: boolean;
+  appKind?: AppKind;
   fastResponse?: boolean;
   keepAlive?: number;
   drainIdleTimeout?: number;
@@ -48,7 +65,7 @@ export interface GantryConfig {
 
 // The compiler checks that GantryConfig names every setting, and nothing else but hooks.
 type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never] ? true : never;
-const configCoversEverySetting: SameKeys<Omit<GantryConfig, 'hooks'>, ServerSettings> = true;
+const configCoversEverySetting: SameKeys<Omit<GantryConfig, 'hooks' | keyof StackConfig>, ServerSettings> = true;
 void configCoversEverySetting;
 export type { BindAddress };
 

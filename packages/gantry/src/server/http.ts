@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { ErrorCode, ExitCode, GantryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AccessLog } from './access-log.js';
-import type { RequestHandler } from './app.js';
+import type { RequestHandler, UpgradeHandler } from './app.js';
 import { type BindAddress, formatBind, listenOptions } from './bind.js';
 import { ConnectionTracker, type DrainResult, lingeringClose } from './connections.js';
 import type { InFlightBoard } from './in-flight-board.js';
@@ -21,6 +21,8 @@ import type { ServerSettings } from './settings.js';
 export interface HttpServiceOptions {
   readonly settings: ServerSettings;
   readonly handler: RequestHandler;
+  /** Upgrade requests (WebSocket), for an app that takes them; without one they are refused. */
+  readonly upgrade?: UpgradeHandler | undefined;
   readonly logger: Logger;
   readonly accessLog?: AccessLog | undefined;
   readonly board?: InFlightBoard | undefined;
@@ -141,6 +143,19 @@ export class HttpService {
     if (!req.socket.destroyed) answerAndClose(res, 500, 'Internal Server Error\n');
   }
 
+  /** An upgrade request (WebSocket): the same limits and proxy trust as any request, then the app's upgrade handler. */
+  #onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+    const rejection = checkRequest(req, this.#limits);
+    if (rejection) return rawAnswer(socket, rejection.status);
+    if (this.#proxy.apply(req) === null) return rawAnswer(socket, 400);
+    try {
+      this.#options.upgrade?.(req, socket, head);
+    } catch (error) {
+      this.#options.logger.error({ err: error, url: req.url }, 'the app failed while handling an upgrade');
+      socket.destroy();
+    }
+  };
+
   /** A request node's parser refused (or a client too slow): 4xx and close, never a crash or a 5xx. */
   #onClientError = (error: NodeJS.ErrnoException, socket: Socket): void => {
     const code = error.code ?? '';
@@ -175,6 +190,9 @@ export class HttpService {
     // them); the connection closes after the last one.
     (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     server.on('clientError', this.#onClientError);
+    // Only for an app that takes upgrades: with no 'upgrade' listener, node serves such a request as an
+    // ordinary one (the app may answer it, or ignore the Upgrade header, as HTTP allows).
+    if (this.#options.upgrade) server.on('upgrade', this.#onUpgrade);
     // Expect: 100-continue. node would send 100 Continue at once; a request gantry refuses (a declared
     // body over the limit) gets its 4xx instead, before the client uploads anything.
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {

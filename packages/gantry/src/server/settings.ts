@@ -9,6 +9,8 @@ import { DEFAULT_ACCESS_LOG_FORMAT, accessLogFormatCodec } from './access-log.js
 import { allowedAddressCodec, headerMapCodec } from './proxy.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const APP_KINDS = ['auto', 'factory', 'listener'] as const;
+export type AppKind = (typeof APP_KINDS)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['text', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -24,6 +26,7 @@ export interface ServerSettings {
   maxRequestsJitter: number;
   maxWorkerMemory: number;
   preload: boolean;
+  appKind: AppKind;
   fastResponse: boolean;
   keepAlive: number;
   drainIdleTimeout: number;
@@ -109,6 +112,12 @@ export const serverSettings = {
     default: false,
     section: 'Worker processes',
     doc: 'Load the app in the primary before forking, so a broken app is reported once before any worker starts (see README).',
+  },
+  appKind: {
+    codec: choice(APP_KINDS),
+    default: 'auto',
+    section: 'Worker processes',
+    doc: 'What a function the app module exports is: a request listener (req, res), or a factory called once per worker that returns the app. auto decides by its declared parameters (two or more: a listener), which a listener written (...args) fools.',
   },
   fastResponse: {
     codec: boolean(),

@@ -27,6 +27,8 @@ export interface WorkerSpec {
   readonly app: string;
   readonly cwd: string;
   readonly workerId: number;
+  /** The app's own arguments (its process.argv after its file). */
+  readonly appArgs: readonly string[];
   /** The config file, for the worker-side hooks; absolute. */
   readonly configFile?: string;
   /** This worker's max-requests, jitter drawn (0: no limit). */
@@ -286,10 +288,16 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
       context: { workerId },
       trackRoutes: metrics !== undefined,
       fastResponse: settings.fastResponse,
+      appKind: settings.appKind,
+      // Within the loading limit above, so that an app that never starts a server is told just that.
+      adoptWithinMs: Math.max(1000, settings.bootTimeout * 1000 - 1000),
+      argv: spec.appArgs,
+      ...(settings.bind[0] ? { reportedAddress: settings.bind[0] } : {}),
     });
     http = new HttpService({
       settings: { ...settings, maxRequests: spec.maxRequests },
       handler: app.handle,
+      upgrade: app.upgrade,
       logger,
       accessLog,
       board,

@@ -35,8 +35,15 @@ export interface Resolved<S> {
 }
 
 export interface SettingsInput {
-  /** The config file's values, keyed like the settings (camelCase). */
-  readonly file?: { readonly path: string; readonly values: Readonly<Record<string, unknown>> };
+  /**
+   * The config file's values, keyed like the settings (camelCase). `sharedWith`: keys that belong to
+   * another registry reading the same file (gantry serve's and gantry stack's), not unknown here.
+   */
+  readonly file?: {
+    readonly path: string;
+    readonly values: Readonly<Record<string, unknown>>;
+    readonly sharedWith?: readonly string[];
+  };
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Parsed command-line values keyed by flag name without dashes (what node:util parseArgs returns). */
   readonly flags?: Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;
@@ -111,7 +118,7 @@ export function resolveSettings<S>(registry: Registry<S>, input: SettingsInput, 
   if (input.file) {
     const known = specs.map(([key]) => key);
     for (const key of Object.keys(input.file.values)) {
-      if (!(key in registry)) {
+      if (!(key in registry) && !input.file.sharedWith?.includes(key)) {
         const hint = closest(key, known);
         problems.push(`${key} (config file ${input.file.path}) is not a setting${hint ? `; did you mean ${hint}?` : ''}`);
       }

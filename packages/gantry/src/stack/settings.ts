@@ -1,13 +1,19 @@
 /** `gantry stack` settings: the local nginx + gantry pair (flags --nginx-port..., env GANTRY_NGINX_PORT...). */
-import { integer, text } from '../settings/codecs.js';
+import { fileURLToPath } from 'node:url';
+import { integer, list, optionalPath, text } from '../settings/codecs.js';
 import type { Registry } from '../settings/registry.js';
+import { type StaticMount, staticMountCodec } from './edge.js';
+
+/** The nginx template shipped with gantry (nginx/ in the package). */
+export const GANTRY_TEMPLATES = fileURLToPath(new URL('../../nginx/', import.meta.url));
 
 export interface StackSettings {
   nginxPort: number;
   appPort: number;
   nginxBin: string;
-  nginxTemplates: string;
-  staticDir: string;
+  nginxTemplates: string | null;
+  static: StaticMount[];
+  immutableStatic: StaticMount[];
   runDir: string;
 }
 
@@ -31,16 +37,24 @@ export const stackSettings = {
     doc: 'The nginx program: a name looked up on PATH and in the usual sbin directories, or a path.',
   },
   nginxTemplates: {
-    codec: text('DIR'),
-    default: 'nginx/templates',
+    codec: optionalPath('DIR'),
+    default: null,
     section: 'Local stack',
-    doc: 'Directory of nginx *.template files, rendered as the official nginx image does.',
+    doc: "Directory of nginx *.template files, rendered as the official nginx image does; unset: gantry's own template (nginx/ in the package).",
   },
-  staticDir: {
-    codec: text('DIR'),
-    default: 'static',
-    section: 'Local stack',
-    doc: 'Directory nginx serves at /static/.',
+  static: {
+    codec: list(staticMountCodec),
+    default: [],
+    section: 'Edge',
+    doc: 'Static files nginx serves from disk: PREFIX=DIR, repeatable (/static/=static, /=public for files at the root). An hour of caching, a year for content-hashed names; a file that is not there goes to the app.',
+    repeatable: true,
+  },
+  immutableStatic: {
+    codec: list(staticMountCodec),
+    default: [],
+    section: 'Edge',
+    doc: "Static files whose every name carries a content hash (a build's /_next/static/, /_nuxt/, /_astro/, /assets/): PREFIX=DIR, repeatable; cached a year, immutable.",
+    repeatable: true,
   },
   runDir: {
     codec: text('DIR'),

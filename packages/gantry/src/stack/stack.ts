@@ -14,7 +14,8 @@ import { PARENT_PID_ENV } from '../internal-env.js';
 import { canConnect } from '../net-probe.js';
 import type { Logger } from '../logger.js';
 import { INSTALL_HINT, type NginxInstall, findNginx, prepareNginx } from './nginx.js';
-import type { StackSettings } from './settings.js';
+import { writeLocalEdge } from './edge.js';
+import { GANTRY_TEMPLATES, type StackSettings } from './settings.js';
 import { renderTemplateDir } from './template.js';
 
 export interface StackOptions {
@@ -23,6 +24,8 @@ export interface StackOptions {
   readonly serve: readonly string[];
   /** gantry's readiness path (health-prefix + /ready), or undefined when its health answers are off. */
   readonly readyPath?: string | undefined;
+  /** The server's limit-request-body: nginx's client_max_body_size. */
+  readonly limitRequestBody: number;
   readonly cwd: string;
   readonly logger: Logger;
 }
@@ -88,8 +91,10 @@ async function stopAll(children: readonly Child[], logger: Logger): Promise<void
   clearTimeout(timer);
 }
 
+/** The files of `dir` (not its subdirectories) and their contents, to tell whether a render changed any. */
 async function snapshot(dir: string): Promise<string> {
-  const names = (await readdir(dir).catch(() => [])).sort();
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const names = entries.filter((entry) => entry.isFile()).map((entry) => entry.name).sort();
   const contents = await Promise.all(names.map((name) => readFile(join(dir, name), 'utf8')));
   return JSON.stringify([names, contents]);
 }
@@ -123,21 +128,27 @@ async function stopStaleNginx(runDir: string, logger: Logger): Promise<void> {
  */
 async function configureNginx(
   install: NginxInstall,
-  settings: StackSettings,
-  cwd: string,
+  options: StackOptions,
   runDir: string,
 ): Promise<{ args: readonly string[]; changed: boolean }> {
+  const { settings, cwd } = options;
   const confDir = join(runDir, 'conf.d');
-  const before = await snapshot(confDir);
+  const edgeDir = join(runDir, 'edge');
+  const before = (await snapshot(confDir)) + (await snapshot(edgeDir));
   await rm(confDir, { recursive: true, force: true });
   await mkdir(confDir, { recursive: true });
-  await renderTemplateDir(resolve(cwd, settings.nginxTemplates), confDir, {
+  const edgeConf = await writeLocalEdge(
+    { static: settings.static, immutableStatic: settings.immutableStatic, limitRequestBody: options.limitRequestBody },
+    cwd,
+    edgeDir,
+  );
+  await renderTemplateDir(settings.nginxTemplates === null ? GANTRY_TEMPLATES : resolve(cwd, settings.nginxTemplates), confDir, {
     NGINX_LISTEN: `127.0.0.1:${settings.nginxPort}`,
     GANTRY_UPSTREAM: `127.0.0.1:${settings.appPort}`,
-    STATIC_ROOT: resolve(cwd, settings.staticDir),
+    GANTRY_EDGE_CONF: edgeConf,
   });
   const args = await prepareNginx(install, runDir);
-  return { args, changed: (await snapshot(confDir)) !== before };
+  return { args, changed: (await snapshot(confDir)) + (await snapshot(edgeDir)) !== before };
 }
 
 /**
@@ -183,7 +194,7 @@ export async function runStack(options: StackOptions): Promise<ExitCodeValue> {
   let nginxArgs: readonly string[] | undefined;
   if (nginx) {
     await stopStaleNginx(runDir, logger);
-    ({ args: nginxArgs } = await configureNginx(nginx, settings, cwd, runDir));
+    ({ args: nginxArgs } = await configureNginx(nginx, options, runDir));
   } else {
     logger.warn(`nginx was not found (looked for "${settings.nginxBin}"). ${INSTALL_HINT} Running the gantry server alone.`);
   }
@@ -223,7 +234,7 @@ export async function runStack(options: StackOptions): Promise<ExitCodeValue> {
   ];
   logger.info(`the stack is up:\n${lines.join('\n')}\n  Press Ctrl-C to stop.`);
 
-  const reconfigure = () => (nginx ? configureNginx(nginx, settings, cwd, runDir) : Promise.resolve({ changed: false }));
+  const reconfigure = () => (nginx ? configureNginx(nginx, options, runDir) : Promise.resolve({ changed: false }));
   const unforward = forwardSignals(children, reconfigure, logger);
   const outcome = await Promise.race([stopped.then((signal) => ({ signal })), firstExit()]);
   unforward();

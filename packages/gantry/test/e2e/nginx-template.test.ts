@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { GantryError } from '../../src/errors.js';
+import { parseStaticMount, writeLocalEdge } from '../../src/stack/edge.js';
 import { findNginx, prepareNginx } from '../../src/stack/nginx.js';
+import { GANTRY_TEMPLATES } from '../../src/stack/settings.js';
 import { renderTemplateDir } from '../../src/stack/template.js';
-import { REPO_ROOT } from '../helpers/process.js';
 import { describeWith } from '../helpers/requirements.js';
 import { nginx } from '../helpers/stack.js';
 
@@ -22,10 +23,25 @@ describeWith(nginx, 'the nginx template', () => {
   // The container's upstream is web:8080; `nginx -t` resolves upstream names, and "web" exists only on
   // the compose network, so an address stands in for it here.
   it.each([
-    ['the local stack', { NGINX_LISTEN: '127.0.0.1:1337', GANTRY_UPSTREAM: '127.0.0.1:8085', STATIC_ROOT: '/srv/app/static' }],
-    ['the container', { NGINX_LISTEN: '80', GANTRY_UPSTREAM: '127.0.0.1:8080', STATIC_ROOT: '/srv/static' }],
-  ])('passes nginx -t as rendered for %s', async (_, variables) => {
-    await expect(check(join(REPO_ROOT, 'nginx/templates'), variables)).resolves.toBeDefined();
+    ['the local stack, no static mount', '127.0.0.1:1337', '127.0.0.1:8085', { static: [], immutableStatic: [] }],
+    [
+      'a framework: prefixes, immutable ones and a root',
+      '8080',
+      '127.0.0.1:8080',
+      {
+        static: [parseStaticMount('/=public'), parseStaticMount('/static/=static')],
+        immutableStatic: [
+          parseStaticMount('/_next/static/=.next/static'),
+          parseStaticMount('/_app/immutable/=build/client/_app/immutable'),
+        ],
+      },
+    ],
+  ])('passes nginx -t as rendered for %s', async (_, listen, upstream, mounts) => {
+    const edgeDir = await mkdtemp(join(tmpdir(), 'gantry-edge-'));
+    const edge = await writeLocalEdge({ ...mounts, limitRequestBody: 10_485_760 }, edgeDir, edgeDir);
+    await expect(
+      check(GANTRY_TEMPLATES, { NGINX_LISTEN: listen, GANTRY_UPSTREAM: upstream, GANTRY_EDGE_CONF: edge }),
+    ).resolves.toBeDefined();
   });
 
   it("reports nginx's own message for a broken template", async () => {

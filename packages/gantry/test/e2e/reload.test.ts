@@ -56,7 +56,7 @@ describe('SIGHUP: rolling reload', () => {
 
   describeWith(nginx, 'through nginx', () => {
     it.each(['GET', 'POST'] as const)("loses no %s request through nginx's keep-alive pool", async (method) => {
-      const stack = await startStack(['--static-dir', FIXTURES, await appCopy()]);
+      const stack = await startStack(['--static', `/static/=${FIXTURES}`, await appCopy()]);
       const result = await reloadUnderLoad(stack.proc, `${stack.edge}/`, method);
       expect(result).toMatchObject({ failed: 0, errors: {}, statuses: { 200: result.ok } });
     });

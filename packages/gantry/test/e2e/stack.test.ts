@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { canConnect } from '../../src/net-probe.js';
+import { GANTRY_TEMPLATES } from '../../src/stack/settings.js';
 import { request } from '../helpers/http.js';
 import { startLoad } from '../helpers/load.js';
 import { exchange } from '../helpers/raw.js';
-import { FIXTURES, REPO_ROOT, cleanUpProcesses, freePort, gantry } from '../helpers/process.js';
+import { FIXTURES, cleanUpProcesses, freePort, gantry } from '../helpers/process.js';
 import { describeWith } from '../helpers/requirements.js';
 import { nginx, startStack } from '../helpers/stack.js';
 
@@ -26,7 +27,7 @@ function alive(pid: number): boolean {
 
 describeWith(nginx, 'gantry stack', () => {
   it('on SIGTERM lets a slow request through nginx finish, then stops nginx and gantry with no stray process', async () => {
-    const { proc, edge, runDir } = await startStack(['--static-dir', STATIC, FIXTURE_APP]);
+    const { proc, edge, runDir } = await startStack(['--static', `/static/=${STATIC}`, FIXTURE_APP]);
     const nginxPid = Number(await readFile(join(runDir, 'nginx.pid'), 'utf8'));
     expect(alive(nginxPid)).toBe(true);
     const slow = request(`${edge}/slow?ms=1500`, { method: 'POST', body: 'x' });
@@ -39,7 +40,7 @@ describeWith(nginx, 'gantry stack', () => {
   });
 
   it('on SIGHUP reloads gantry without losing a request, and leaves an unchanged nginx alone', async () => {
-    const { proc, edge } = await startStack(['--static-dir', STATIC, FIXTURE_APP]);
+    const { proc, edge } = await startStack(['--static', `/static/=${STATIC}`, FIXTURE_APP]);
     const load = startLoad(`${edge}/`, { connections: 8, method: 'POST', body: 'x' });
     await load.waitFor(200);
     proc.signal('SIGHUP');
@@ -51,8 +52,14 @@ describeWith(nginx, 'gantry stack', () => {
 
   it('on SIGHUP renders the templates again and reloads nginx when its configuration changed', async () => {
     const templates = await mkdtemp(join(tmpdir(), 'gantry-templates-'));
-    await cp(join(REPO_ROOT, 'nginx/templates'), templates, { recursive: true });
-    const { proc, edge, runDir } = await startStack(['--static-dir', STATIC, '--nginx-templates', templates, FIXTURE_APP]);
+    await cp(GANTRY_TEMPLATES, templates, { recursive: true });
+    const { proc, edge, runDir } = await startStack([
+      '--static',
+      `/static/=${STATIC}`,
+      '--nginx-templates',
+      templates,
+      FIXTURE_APP,
+    ]);
     const nginxPid = Number(await readFile(join(runDir, 'nginx.pid'), 'utf8'));
     expect((await request(`${edge}/hello`)).headers['x-edge-version']).toBeUndefined();
     const template = join(templates, 'gantry.conf.template');
@@ -80,8 +87,8 @@ describeWith(nginx, 'gantry stack', () => {
         String(nginxPort),
         '--app-port',
         String(appPort),
-        '--static-dir',
-        STATIC,
+        '--static',
+        `/static/=${STATIC}`,
         join(FIXTURES, 'apps/slow-boot.mjs'),
       ],
       { env: { BOOT_MS: '1500' } },
@@ -92,12 +99,12 @@ describeWith(nginx, 'gantry stack', () => {
   });
 
   it('passes --no-<flag> settings on to gantry serve', async () => {
-    const { direct } = await startStack(['--static-dir', STATIC, '--no-require-host-header', FIXTURE_APP]);
+    const { direct } = await startStack(['--static', `/static/=${STATIC}`, '--no-require-host-header', FIXTURE_APP]);
     expect((await exchange(Number(new URL(direct).port), 'GET / HTTP/1.1\r\n\r\n')).statuses).toEqual([200]);
   });
 
   it('after the stack is killed, gantry stops by itself and the next stack stops the nginx left behind', async () => {
-    const first = await startStack(['--static-dir', STATIC, FIXTURE_APP]);
+    const first = await startStack(['--static', `/static/=${STATIC}`, FIXTURE_APP]);
     const nginxPid = Number(await readFile(join(first.runDir, 'nginx.pid'), 'utf8'));
     process.kill(first.proc.pid, 'SIGKILL'); // the stack alone: SIGKILL cannot be caught
     for (
@@ -115,7 +122,7 @@ describeWith(nginx, 'gantry stack', () => {
     expect(alive(nginxPid)).toBe(true);
     const { edge, direct, runDir } = first;
     const second = await startStack(
-      ['--static-dir', STATIC, FIXTURE_APP],
+      ['--static', `/static/=${STATIC}`, FIXTURE_APP],
       {},
       {
         runDir,
@@ -131,7 +138,7 @@ describeWith(nginx, 'gantry stack', () => {
   });
 
   it('serves static files from nginx itself', async () => {
-    const { edge } = await startStack(['--static-dir', STATIC, FIXTURE_APP]);
+    const { edge } = await startStack(['--static', `/static/=${STATIC}`, FIXTURE_APP]);
     const reply = await request(`${edge}/static/hello.txt`);
     expect(reply).toMatchObject({ status: 200, body: 'static hello\n' });
     expect(reply.headers['cache-control']).toBe('public, max-age=3600');

@@ -1,0 +1,129 @@
+/**
+ * The app's part of the edge: one nginx snippet (edge.conf), rendered from gantry's settings, that the
+ * template includes inside its server block, so nginx is configured once for the local stack and the
+ * image:
+ * - `client_max_body_size` from the server's limit-request-body (nginx refuses what gantry would);
+ * - a location per static mount (`--static PREFIX=DIR`, `--immutable-static PREFIX=DIR`): files from
+ *   disk, with `Cache-Control` (an hour, a year for a content-hashed name; a year and immutable for an
+ *   immutable mount, where every name is hashed: /_next/static/, /_nuxt/, /_astro/, /assets/), `.gz`
+ *   files beside them served as such (gzip_static), dotfiles refused, and a missing file handed to the
+ *   app (a page of the previous release may still ask for it; see the deploy-skew notes in README);
+ * - `location /`: files of a root mount (`/=public`) when there is one, else nothing, then the app.
+ * The local stack points the locations at the directories themselves; `gantry edge --out DIR` (the nginx
+ * image's build stage) copies each directory into DIR and points at the copies.
+ */
+import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { type Codec, InvalidValue, stringOnly } from '../settings/codecs.js';
+
+export interface StaticMount {
+  /** The URL prefix: "/_next/static/", or "/" for files at the root (a framework's public/). */
+  readonly prefix: string;
+  /** The directory, relative to the working directory. */
+  readonly dir: string;
+}
+
+const MOUNT_EXPECTED = 'PREFIX=DIR, a URL prefix with both slashes and a directory (/_next/static/=.next/static, /=public)';
+
+export function parseStaticMount(raw: string): StaticMount {
+  const text = raw.trim();
+  const equals = text.indexOf('=');
+  const prefix = text.slice(0, equals);
+  const dir = text.slice(equals + 1);
+  // Both slashes: without the trailing one, /static../secret would escape the directory (alias traversal).
+  if (equals < 0 || !/^\/([A-Za-z0-9._~-]+\/)*$/.test(prefix) || dir === '') throw new InvalidValue(MOUNT_EXPECTED);
+  return { prefix, dir };
+}
+
+export const staticMountCodec: Codec<StaticMount> = stringOnly({
+  expected: MOUNT_EXPECTED,
+  meta: 'PREFIX=DIR',
+  fromString: parseStaticMount,
+  format: (mount) => `${mount.prefix}=${mount.dir}`,
+});
+
+export interface EdgeSettings {
+  readonly static: readonly StaticMount[];
+  readonly immutableStatic: readonly StaticMount[];
+  /** The server's limit-request-body in bytes (0: none). */
+  readonly limitRequestBody: number;
+}
+
+const quote = (text: string) => JSON.stringify(text);
+
+/** A prefix location: files from `dir`, the cache policy of its kind, the app for a missing one. */
+function prefixLocation(prefix: string, dir: string, kind: 'static' | 'immutable'): string {
+  return `location ^~ ${prefix} {
+    alias ${quote(`${dir}/`)};
+    set $gantry_static ${kind};
+    gzip_static on;
+    error_page 404 = @gantry;
+    location ~ /\\. {
+        return 404;
+    }
+}`;
+}
+
+/** The root location: files of a root mount first (none: an empty directory), then the app. */
+function rootLocation(dir: string, kind: 'static' | 'immutable' | 'none'): string {
+  return `location / {
+    root ${quote(dir)};
+${kind === 'none' ? '' : `    set $gantry_static ${kind};\n    gzip_static on;\n`}    try_files $uri @gantry;
+}`;
+}
+
+/**
+ * edge.conf's text; `dirFor(mount, i)` is where the i-th mount's files are (the directory itself, or
+ * its copy), `emptyDir` a directory with nothing in it (the root when no mount has "/").
+ */
+export function renderEdge(
+  settings: EdgeSettings,
+  dirFor: (mount: StaticMount, index: number) => string,
+  emptyDir: string,
+): string {
+  const mounts = [
+    ...settings.static.map((mount) => ({ mount, kind: 'static' as const })),
+    ...settings.immutableStatic.map((mount) => ({ mount, kind: 'immutable' as const })),
+  ];
+  const root = mounts.findIndex(({ mount }) => mount.prefix === '/');
+  const rootMount = mounts[root];
+  const lines = [
+    '# Written by gantry (stack or edge) from its settings: do not edit, change the settings.',
+    `client_max_body_size ${settings.limitRequestBody};`,
+    ...mounts.flatMap(({ mount, kind }, i) =>
+      mount.prefix === '/' ? [] : [prefixLocation(mount.prefix, dirFor(mount, i), kind)],
+    ),
+    rootMount ? rootLocation(dirFor(rootMount.mount, root), rootMount.kind) : rootLocation(emptyDir, 'none'),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** For the local stack: edge.conf in `outDir`, pointing at the mounts' own directories. */
+export async function writeLocalEdge(settings: EdgeSettings, cwd: string, outDir: string): Promise<string> {
+  const emptyDir = join(outDir, 'empty');
+  await mkdir(emptyDir, { recursive: true });
+  const file = join(outDir, 'edge.conf');
+  await writeFile(
+    file,
+    renderEdge(settings, (mount) => resolve(cwd, mount.dir), emptyDir),
+  );
+  return file;
+}
+
+/**
+ * For an image: each mount's directory copied into `outDir/static/<i>`, and `outDir/edge.conf`
+ * pointing at the copies as they will be at `servedFrom` in the image (by default `outDir` itself).
+ */
+export async function buildEdge(settings: EdgeSettings, cwd: string, outDir: string, servedFrom = outDir): Promise<string> {
+  const mounts = [...settings.static, ...settings.immutableStatic];
+  await mkdir(join(outDir, 'empty'), { recursive: true });
+  for (const [i, mount] of mounts.entries()) {
+    await cp(resolve(cwd, mount.dir), join(outDir, 'static', String(i)), { recursive: true });
+  }
+  const file = join(outDir, 'edge.conf');
+  await writeFile(
+    file,
+    renderEdge(settings, (_, i) => join(servedFrom, 'static', String(i)), join(servedFrom, 'empty')),
+  );
+  return file;
+}

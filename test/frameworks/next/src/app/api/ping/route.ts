@@ -1,0 +1,7 @@
+import { BUILD } from '@/build-mark';
+
+export const dynamic = 'force-dynamic';
+
+export function GET() {
+  return Response.json({ ok: true, build: BUILD });
+}
