@@ -42,6 +42,16 @@ export default defineConfig({
         },
       },
       {
+        // Real builds of six frameworks served by gantry (npm ci and builds: minutes): npm run test:frameworks.
+        test: {
+          name: 'frameworks',
+          include: ['test/matrix/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 600_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         // The container deployment on a Docker engine or podman: minutes, not seconds; npm run test:containers.
         test: {
           name: 'containers',

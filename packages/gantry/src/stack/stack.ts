@@ -94,7 +94,10 @@ async function stopAll(children: readonly Child[], logger: Logger): Promise<void
 /** The files of `dir` (not its subdirectories) and their contents, to tell whether a render changed any. */
 async function snapshot(dir: string): Promise<string> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const names = entries.filter((entry) => entry.isFile()).map((entry) => entry.name).sort();
+  const names = entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => entry.name)
+    .sort();
   const contents = await Promise.all(names.map((name) => readFile(join(dir, name), 'utf8')));
   return JSON.stringify([names, contents]);
 }
