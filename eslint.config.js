@@ -12,8 +12,33 @@ const boundaries = [
   },
   {
     files: ['packages/gantry/src/server/**'],
-    forbid: ['../stack/*', '../cli/*'],
+    forbid: ['**/stack/*', '**/cli/*'],
     why: 'the server does not know the CLI or the stack',
+  },
+  {
+    files: ['packages/gantry/src/server/http/**'],
+    forbid: ['../app/*', '../primary/*', '../worker/*'],
+    why: 'the request pipeline knows requests, not apps or processes (app/ depends on http/, never the reverse)',
+  },
+  {
+    files: ['packages/gantry/src/server/app/**'],
+    forbid: ['../primary/*', '../worker/*'],
+    why: 'loading an app knows nothing of the process it runs in',
+  },
+  {
+    files: ['packages/gantry/src/server/primary/**'],
+    forbid: ['../worker/*'],
+    why: 'the primary and the workers share only messages.ts',
+  },
+  {
+    files: ['packages/gantry/src/server/worker/**'],
+    forbid: ['../primary/*'],
+    why: 'the primary and the workers share only messages.ts',
+  },
+  {
+    files: ['packages/gantry/src/logger.ts', 'packages/gantry/src/errors.ts', 'packages/gantry/src/time-limit.ts'],
+    forbid: ['./server/*', './stack/*', './cli/*', './config/*'],
+    why: 'the ground floor imports nothing above it',
   },
   { files: ['packages/gantry/src/stack/**'], forbid: ['../server/*', '../cli/*'], why: 'the stack runs the server as a program' },
 ];

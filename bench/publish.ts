@@ -6,7 +6,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type GeneratedBlock, replaceGenerated } from '../packages/gantry/src/settings/markdown.js';
+import { type GeneratedBlock, replaceGenerated } from '../scripts/markdown.js';
 import { type Results, chart, comparisons, markdown, table } from './report.js';
 
 export const BENCH_BLOCK: GeneratedBlock = { name: 'bench', command: 'npm run bench' };

@@ -1,6 +1,6 @@
 /** `npm run docs`: regenerates README's settings reference (a unit test fails when it is out of date). */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { replaceGenerated } from '../packages/gantry/src/settings/markdown.js';
+import { replaceGenerated } from './markdown.js';
 import { settingsReference } from './settings-reference.js';
 
 const readme = new URL('../README.md', import.meta.url);

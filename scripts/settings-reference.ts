@@ -1,6 +1,6 @@
 /** README's settings reference, generated from the registries. */
 import { serverSettings } from '../packages/gantry/src/server/settings.js';
-import { settingsTable } from '../packages/gantry/src/settings/markdown.js';
+import { settingsTable } from './markdown.js';
 import { stackSettings } from '../packages/gantry/src/stack/settings.js';
 
 export function settingsReference(): string {

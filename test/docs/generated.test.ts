@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type Results, markdown } from '../../bench/report.js';
 import { BENCH_BLOCK } from '../../bench/publish.js';
-import { replaceGenerated } from '../../packages/gantry/src/settings/markdown.js';
+import { replaceGenerated } from '../../scripts/markdown.js';
 import { REPO_ROOT } from '../../packages/gantry/test/helpers/process.js';
 import { settingsReference } from '../../scripts/settings-reference.js';
 

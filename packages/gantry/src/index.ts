@@ -2,7 +2,7 @@
 export { type GantryConfig, defineConfig } from './server/config-file.js';
 export type { ServerSettings, LogLevel, LogFormat } from './server/settings.js';
 export type { BindAddress } from './server/bind.js';
-export type { AppContext, NodeListener } from './server/app.js';
-export type { FetchApp, NodeBindings } from './server/fetch-adapter.js';
-export { setRoute } from './server/route.js';
+export type { AppContext, NodeListener } from './server/app/load.js';
+export type { FetchApp, NodeBindings } from './server/app/fetch.js';
+export { setRoute } from './server/http/route.js';
 export { ErrorCode, ExitCode, GantryError } from './errors.js';

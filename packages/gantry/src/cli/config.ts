@@ -4,7 +4,7 @@ import { type AnySettings, isSettings } from '../config/define.js';
 import { describeValueSource, displayValue, inspectConfig } from '../config/load.js';
 import { type ExitCodeValue, ErrorCode, ExitCode, GantryError } from '../errors.js';
 import { importFile, resolveModule } from '../module-loader.js';
-import { parseAppSpec } from '../server/app.js';
+import { parseAppSpec } from '../server/app/load.js';
 import { parseCommandLine } from './parse.js';
 
 const USAGE = `Usage: gantry config [--json] <module>[:<export>]

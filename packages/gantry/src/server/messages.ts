@@ -1,6 +1,25 @@
 /** The IPC protocol between the primary (arbiter) and its workers. Every message carries `gantry`. */
 import type { ErrorCodeValue, ExitCodeValue } from '../errors.js';
-import type { MetricsJson } from './metrics.js';
+import type { MetricsJson } from './http/metrics.js';
+import type { ServerSettings } from './settings.js';
+
+/** What the primary hands a worker (as JSON in WORKER_SETTINGS_ENV). */
+export interface WorkerSpec {
+  readonly settings: ServerSettings;
+  readonly app: string;
+  readonly cwd: string;
+  readonly workerId: number;
+  /** The app's own arguments (its process.argv after its file). */
+  readonly appArgs: readonly string[];
+  /** The config file, for the worker-side hooks; absolute. */
+  readonly configFile?: string;
+  /** This worker's max-requests, jitter drawn (0: no limit). */
+  readonly maxRequests: number;
+  /** This worker's RSS limit in MiB, jitter drawn (0: no limit). */
+  readonly maxMemoryMiB: number;
+  /** A successor: report 'loaded' and open the listeners only on the primary's 'listen'. */
+  readonly deferListen?: boolean;
+}
 
 export type WorkerMessage =
   /** A successor loaded the app and waits for 'listen' (see Arbiter's successions). */

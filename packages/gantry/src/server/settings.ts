@@ -5,15 +5,14 @@
 import { boolean, choice, integer, list, optionalPath, pathPrefix, seconds } from '../settings/codecs.js';
 import type { Registry } from '../settings/registry.js';
 import { type BindAddress, bindCodec, formatBind, optionalBindCodec, parseBind } from './bind.js';
-import { DEFAULT_ACCESS_LOG_FORMAT, accessLogFormatCodec } from './access-log.js';
-import { allowedAddressCodec, headerMapCodec } from './proxy.js';
+import { DEFAULT_ACCESS_LOG_FORMAT, accessLogFormatCodec } from './http/access-log.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../logger.js';
 
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type { LogFormat, LogLevel };
+import { allowedAddressCodec, headerMapCodec } from './http/proxy.js';
+
 export const APP_KINDS = ['auto', 'factory', 'listener'] as const;
 export type AppKind = (typeof APP_KINDS)[number];
-export type LogLevel = (typeof LOG_LEVELS)[number];
-export const LOG_FORMATS = ['text', 'json'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface ServerSettings {
   bind: BindAddress[];

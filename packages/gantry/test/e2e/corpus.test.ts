@@ -16,7 +16,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { replaceGenerated } from '../../src/settings/markdown.js';
+import { replaceGenerated } from '../../../../scripts/markdown.js';
 import { FIXTURES, REPO_ROOT, type Running, freePort, gantry } from '../helpers/process.js';
 import { exchange } from '../helpers/raw.js';
 import { describeWith, requirement } from '../helpers/requirements.js';

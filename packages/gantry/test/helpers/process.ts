@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
-import { withTimeLimit } from '../../src/server/time-limit.js';
+import { withTimeLimit } from '../../src/time-limit.js';
 
 export const GANTRY_BIN = fileURLToPath(new URL('../../bin/gantry.js', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ACCESS_LOG_FORMAT, compileAccessLogFormat } from '../../src/server/access-log.js';
+import { DEFAULT_ACCESS_LOG_FORMAT, compileAccessLogFormat } from '../../src/server/http/access-log.js';
 
 function record(headers: Record<string, string>, responseHeader: string) {
   const req = { method: 'GET', url: '/path?q=1', httpVersion: '1.1', headers } as unknown as IncomingMessage;

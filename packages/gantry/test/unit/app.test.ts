@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, ExitCode, GantryError } from '../../src/errors.js';
-import { type LoadOptions, type LoadedApp, loadApp, parseAppSpec } from '../../src/server/app.js';
+import { type LoadOptions, type LoadedApp, loadApp, parseAppSpec } from '../../src/server/app/load.js';
 import { FIXTURES } from '../helpers/process.js';
 import { request } from '../helpers/http.js';
 import { type InProcessServer, serveInProcess } from '../helpers/in-process.js';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FastResponse, responseParts } from '../../src/server/fast-response.js';
-import { fetchHandler } from '../../src/server/fetch-adapter.js';
+import { FastResponse, responseParts } from '../../src/server/app/fast-response.js';
+import { fetchHandler } from '../../src/server/app/fetch.js';
 import { type Reply, request } from '../helpers/http.js';
 import { type InProcessServer, serveInProcess } from '../helpers/in-process.js';
 

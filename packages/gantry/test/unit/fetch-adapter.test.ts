@@ -1,8 +1,8 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerResponse } from 'node:http';
-import { type FetchApp, fetchHandler } from '../../src/server/fetch-adapter.js';
-import { answerAndClose } from '../../src/server/limits.js';
+import { type FetchApp, fetchHandler } from '../../src/server/app/fetch.js';
+import { answerAndClose } from '../../src/server/http/limits.js';
 import { FIXTURES } from '../helpers/process.js';
 import { request } from '../helpers/http.js';
 import { type InProcessServer, serveInProcess } from '../helpers/in-process.js';

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ProxyTrust, parseAllowedAddress } from '../../src/server/proxy.js';
+import { ProxyTrust, parseAllowedAddress } from '../../src/server/http/proxy.js';
 
 /** A request as node:http would give it: rawHeaders as sent, headers lower-cased. */
 function fakeRequest(remoteAddress: string | undefined, rawHeaders: string[]): IncomingMessage {

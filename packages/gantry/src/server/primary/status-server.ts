@@ -9,10 +9,10 @@
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Logger } from '../logger.js';
-import { ErrorCode, ExitCode, GantryError } from '../errors.js';
-import { type BindAddress, bindUrl, formatBind, listenOptions } from './bind.js';
-import { EVENT_LOOP_PRECISION_MS, type MetricsJson } from './metrics.js';
+import type { Logger } from '../../logger.js';
+import { ErrorCode, ExitCode, GantryError } from '../../errors.js';
+import { type BindAddress, bindUrl, formatBind, listenOptions } from '../bind.js';
+import { EVENT_LOOP_PRECISION_MS, type MetricsJson } from '../http/metrics.js';
 import { STATUS_PAGE } from './status-page.js';
 
 export interface WorkerStatus {

@@ -17,7 +17,7 @@ import {
   type MetricObjectWithValues,
   type MetricValue,
 } from 'prom-client';
-import { threadStats } from '../threads.js';
+import { threadStats } from '../../threads.js';
 import { routeOf } from './route.js';
 
 export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];

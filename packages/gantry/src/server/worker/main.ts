@@ -1,7 +1,8 @@
 /** The entry point node:cluster runs in each worker process (see Arbiter). */
-import { ExitCode } from '../errors.js';
-import { WORKER_SETTINGS_ENV } from '../internal-env.js';
-import { type WorkerSpec, runWorker } from './worker.js';
+import { ExitCode } from '../../errors.js';
+import { WORKER_SETTINGS_ENV } from '../../internal-env.js';
+import type { WorkerSpec } from '../messages.js';
+import { runWorker } from './worker.js';
 
 const spec = process.env[WORKER_SETTINGS_ENV];
 if (spec === undefined) {

@@ -6,38 +6,21 @@
  * watchdog thread reports what it was serving if that beat stops.
  */
 import { Worker } from 'node:worker_threads';
-import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../errors.js';
-import { type Logger, createLogger } from '../logger.js';
-import { THREADS_ENV, closeThreads } from '../threads.js';
-import { type AccessLog, createAccessLog } from './access-log.js';
-import { type LoadedApp, loadApp } from './app.js';
-import { loadConfigFile } from './config-file.js';
-import { type Hooks, type WorkerContext, runHook } from './hooks.js';
-import { HttpService } from './http.js';
-import { BEAT_MS, InFlightBoard } from './in-flight-board.js';
-import { AFTER_DRAIN_MS, HANDOFF_WAIT_MS, HEARTBEAT_MS, type WorkerMessage, isPrimaryMessage } from './messages.js';
-import type { WorkerMetrics } from './metrics.js';
-import type { ServerSettings } from './settings.js';
-import { withTimeLimit } from './time-limit.js';
+import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../../errors.js';
+import { type Logger, createLogger } from '../../logger.js';
+import { THREADS_ENV, closeThreads } from '../../threads.js';
+import { type AccessLog, createAccessLog } from '../http/access-log.js';
+import { type LoadedApp, loadApp } from '../app/load.js';
+import { loadConfigFile } from '../config-file.js';
+import { type Hooks, type WorkerContext, runHook } from '../hooks.js';
+import { HttpService } from '../http/service.js';
+import { BEAT_MS, InFlightBoard } from '../http/in-flight-board.js';
+import { AFTER_DRAIN_MS, HANDOFF_WAIT_MS, HEARTBEAT_MS, type WorkerMessage, isPrimaryMessage } from '../messages.js';
+import type { WorkerMetrics } from '../http/metrics.js';
+import type { ServerSettings } from '../settings.js';
+import type { WorkerSpec } from '../messages.js';
+import { withTimeLimit } from '../../time-limit.js';
 import type { WatchdogData } from './watchdog.js';
-
-/** What the primary hands a worker (as JSON in WORKER_SETTINGS_ENV). */
-export interface WorkerSpec {
-  readonly settings: ServerSettings;
-  readonly app: string;
-  readonly cwd: string;
-  readonly workerId: number;
-  /** The app's own arguments (its process.argv after its file). */
-  readonly appArgs: readonly string[];
-  /** The config file, for the worker-side hooks; absolute. */
-  readonly configFile?: string;
-  /** This worker's max-requests, jitter drawn (0: no limit). */
-  readonly maxRequests: number;
-  /** This worker's RSS limit in MiB, jitter drawn (0: no limit). */
-  readonly maxMemoryMiB: number;
-  /** A successor: report 'loaded' and open the listeners only on the primary's 'listen'. */
-  readonly deferListen?: boolean;
-}
 
 /** After an uncaught exception, in-flight requests get this long to finish. */
 const CRASH_DRAIN_TIMEOUT_MS = 5000;
@@ -273,7 +256,7 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
   );
   try {
     // prom-client is loaded only where metrics are on.
-    if (settings.metricsBind !== null) metrics = new (await import('./metrics.js')).WorkerMetrics(workerId);
+    if (settings.metricsBind !== null) metrics = new (await import('../http/metrics.js')).WorkerMetrics(workerId);
     if (spec.configFile) hooks = (await loadConfigFile(spec.configFile, spec.cwd)).hooks;
     await runHook(hooks, 'postFork', context).catch((error: unknown) => {
       throw new GantryError(ErrorCode.APP_BOOT, `worker ${workerId} could not be set up: ${describeError(error)}`, {

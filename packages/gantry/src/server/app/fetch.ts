@@ -12,9 +12,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { delegateMembers } from './delegate.js';
-import { answerAndClose } from './limits.js';
+import { answerAndClose } from '../http/limits.js';
 import { type ResponseParts, isResponse, nativeResponse, responseParts } from './fast-response.js';
-import type { Scheme } from './proxy.js';
+import type { Scheme } from '../http/proxy.js';
 
 /** The second argument of `fetch`, shaped like @hono/node-server's, so Hono's node helpers work. */
 export interface NodeBindings {

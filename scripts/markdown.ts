@@ -1,5 +1,11 @@
 /** The settings reference in Markdown, generated from the registries (README's table; see scripts/docs.ts). */
-import { type Registry, type SettingSpec, envName, flagName, isBooleanSetting } from './registry.js';
+import {
+  type Registry,
+  type SettingSpec,
+  envName,
+  flagName,
+  isBooleanSetting,
+} from '../packages/gantry/src/settings/registry.js';
 
 const cell = (text: string) => text.replace(/\|/g, '\\|');
 

@@ -13,7 +13,7 @@
  */
 import { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { BindAddress } from './bind.js';
+import type { BindAddress } from '../bind.js';
 
 /** What `address()` of an adopted server reports: gantry's first bind. */
 function addressOf(bind: BindAddress): AddressInfo | string {

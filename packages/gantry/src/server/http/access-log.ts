@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino } from 'pino';
-import { type Codec, InvalidValue, stringOnly } from '../settings/codecs.js';
+import { type Codec, InvalidValue, stringOnly } from '../../settings/codecs.js';
 
 export const DEFAULT_ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"';
 

@@ -16,20 +16,26 @@ import cluster, { type Worker } from 'node:cluster';
 import { randomInt } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { type ErrorCodeValue, type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import { loadApp } from './app.js';
-import { bindUrl, formatBind, removeStaleUnixSocket } from './bind.js';
-import { type Hooks, type ServerContext, runHook } from './hooks.js';
-import { WORKER_SETTINGS_ENV } from '../internal-env.js';
-import { HEARTBEAT_MS, type PrimaryMessage, type RecycleReason, isWorkerMessage, stopBudgetMs } from './messages.js';
-import type { MetricsJson } from './metrics.js';
-import type { ServerSettings } from './settings.js';
+import { type ErrorCodeValue, type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { loadApp } from '../app/load.js';
+import { bindUrl, formatBind, removeStaleUnixSocket } from '../bind.js';
+import { type Hooks, type ServerContext, runHook } from '../hooks.js';
+import { WORKER_SETTINGS_ENV } from '../../internal-env.js';
+import {
+  HEARTBEAT_MS,
+  type PrimaryMessage,
+  type RecycleReason,
+  type WorkerSpec,
+  isWorkerMessage,
+  stopBudgetMs,
+} from '../messages.js';
+import type { MetricsJson } from '../http/metrics.js';
+import type { ServerSettings } from '../settings.js';
 import type { PrimaryMetrics, RestartReason, StatusServer, StatusSource } from './status-server.js';
-import { withTimeLimit } from './time-limit.js';
-import type { WorkerSpec } from './worker.js';
+import { withTimeLimit } from '../../time-limit.js';
 
-const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
+const WORKER_MAIN = fileURLToPath(new URL('../worker/main.js', import.meta.url));
 const TICK_MS = 1000;
 /** How long /metrics waits for the workers' answers. */
 const METRICS_WAIT_MS = 1000;
@@ -173,7 +179,10 @@ export class Arbiter {
   #retire(workerId: number, metrics: MetricsJson): void {
     this.#retiredWorkers.add(workerId);
     this.#retiring = this.#retiring.then(async () => {
-      const [{ AggregatorRegistry }, { cumulativeOnly }] = await Promise.all([import('prom-client'), import('./metrics.js')]);
+      const [{ AggregatorRegistry }, { cumulativeOnly }] = await Promise.all([
+        import('prom-client'),
+        import('../http/metrics.js'),
+      ]);
       const summed = AggregatorRegistry.aggregate([this.#retired, cumulativeOnly(metrics)]);
       this.#retired = await summed.getMetricsAsJSON();
     });

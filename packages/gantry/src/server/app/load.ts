@@ -19,26 +19,19 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server } from 'node:http';
-import type { Socket } from 'node:net';
 import { relative } from 'node:path';
-import { ErrorCode, ExitCode, GantryError, describeError } from '../errors.js';
-import { importFile, resolveModule } from '../module-loader.js';
+import { ErrorCode, ExitCode, GantryError, describeError } from '../../errors.js';
+import { importFile, resolveModule } from '../../module-loader.js';
 import { type ServerAdoption, adoptingServers } from './adopt.js';
-import type { BindAddress } from './bind.js';
-import type { FetchApp } from './fetch-adapter.js';
-import { setRoute } from './route.js';
-import type { Scheme } from './proxy.js';
-import type { AppKind } from './settings.js';
-import { withTimeLimit } from './time-limit.js';
+import type { BindAddress } from '../bind.js';
+import type { FetchApp } from './fetch.js';
+import { setRoute } from '../http/route.js';
+import type { RequestHandler, UpgradeHandler } from '../http/service.js';
+import type { AppKind } from '../settings.js';
+import { withTimeLimit } from '../../time-limit.js';
 
 /** A node request listener; it may be async (its rejection is answered with 500, not a crash). */
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => unknown;
-
-/** What a worker serves: the app reduced to one call, with gantry's view of the request's scheme. */
-export type RequestHandler = (req: IncomingMessage, res: ServerResponse, scheme: Scheme) => unknown;
-
-/** An upgrade request (WebSocket): the request, its socket and the bytes read past its head. */
-export type UpgradeHandler = (req: IncomingMessage, socket: Socket, head: Buffer) => void;
 
 export interface LoadedApp {
   readonly kind: 'fetch' | 'fastify' | 'koa' | 'node' | 'server';
@@ -231,7 +224,7 @@ async function toLoadedApp(value: unknown, label: string, options: LoadOptions, 
     if (hasMethods(value, 'fetch')) {
       const app = value as FetchApp & { close?: () => Promise<unknown> };
       // Loaded for fetch apps only: it brings in undici (Request, Response), which node apps need not pay for.
-      const { fetchHandler } = await import('./fetch-adapter.js');
+      const { fetchHandler } = await import('./fetch.js');
       if (options.fastResponse) (await import('./fast-response.js')).installFastResponse();
       return {
         kind: 'fetch',

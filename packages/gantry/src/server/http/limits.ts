@@ -14,7 +14,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { lingerOnNextDestroy } from './connections.js';
-import type { ServerSettings } from './settings.js';
+import type { ServerSettings } from '../settings.js';
 
 export interface RequestLimits {
   readonly line: number;

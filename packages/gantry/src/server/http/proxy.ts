@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { BlockList, type Socket, isIP } from 'node:net';
-import { type Codec, InvalidValue, stringOnly } from '../settings/codecs.js';
+import { type Codec, InvalidValue, stringOnly } from '../../settings/codecs.js';
 
 export type Scheme = 'http' | 'https';
 

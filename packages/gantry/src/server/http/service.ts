@@ -6,17 +6,22 @@
  */
 import { type IncomingMessage, STATUS_CODES, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Socket } from 'node:net';
-import { ErrorCode, ExitCode, GantryError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { ErrorCode, ExitCode, GantryError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
 import type { AccessLog } from './access-log.js';
-import type { RequestHandler, UpgradeHandler } from './app.js';
-import { type BindAddress, formatBind, listenOptions } from './bind.js';
+import { type BindAddress, formatBind, listenOptions } from '../bind.js';
 import { ConnectionTracker, type DrainResult, lingeringClose } from './connections.js';
 import type { InFlightBoard } from './in-flight-board.js';
 import type { WorkerMetrics } from './metrics.js';
 import { type RequestLimits, answerAndClose, checkRequest, headerBlockSize, requestLimits, watchStreamedBody } from './limits.js';
-import { ProxyTrust } from './proxy.js';
-import type { ServerSettings } from './settings.js';
+import { ProxyTrust, type Scheme } from './proxy.js';
+import type { ServerSettings } from '../settings.js';
+
+/** What a worker serves: the app reduced to one call, with gantry's view of the request's scheme. */
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse, scheme: Scheme) => unknown;
+
+/** An upgrade request (WebSocket): the request, its socket and the bytes read past its head. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Socket, head: Buffer) => void;
 
 export interface HttpServiceOptions {
   readonly settings: ServerSettings;

@@ -6,9 +6,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { workerData } from 'node:worker_threads';
-import type { Logger } from '../logger.js';
-import { InFlightBoard } from './in-flight-board.js';
-import type { LogFormat, LogLevel } from './settings.js';
+import type { Logger } from '../../logger.js';
+import { InFlightBoard } from '../http/in-flight-board.js';
+import type { LogFormat, LogLevel } from '../../logger.js';
 
 export interface WatchdogData {
   readonly buffer: SharedArrayBuffer;
@@ -33,7 +33,7 @@ for (;;) {
   const now = Date.now();
   if (beat === 0 || beat === reportedBeat || now - beat < data.timeoutMs / 2) continue;
   if (!log) {
-    const { createLogger } = await import('../logger.js');
+    const { createLogger } = await import('../../logger.js');
     log = createLogger({ level: data.logLevel, format: data.logFormat, role: 'worker', workerId: data.workerId });
   }
   if (now - beat < data.timeoutMs) continue;
