@@ -1,5 +1,5 @@
 /** gantry: the public API for config files and apps. The app configuration library is gantry/config. */
-export { type GantryConfig, defineConfig } from './server/config-file.js';
+export { type GantryConfig, defineConfig } from './gantry-config.js';
 export type { ServerSettings, LogLevel, LogFormat } from './server/settings.js';
 export type { BindAddress } from './server/bind.js';
 export type { AppContext, NodeListener } from './server/app/load.js';

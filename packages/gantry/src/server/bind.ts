@@ -37,7 +37,7 @@ export function listenOptions(address: BindAddress): ListenOptions {
   return address.kind === 'unix' ? { path: address.path } : { host: address.host, port: address.port };
 }
 
-export const bindCodec: Codec<BindAddress> = stringOnly({
+export const bindCodec: Codec<BindAddress, string> = stringOnly({
   expected: EXPECTED,
   meta: 'ADDRESS',
   fromString: parseBind,
@@ -56,7 +56,7 @@ export async function removeStaleUnixSocket(address: BindAddress): Promise<void>
 }
 
 /** An optional address (metrics-bind): empty or unset is off. */
-export const optionalBindCodec: Codec<BindAddress | null> = {
+export const optionalBindCodec: Codec<BindAddress | null, string | null> = {
   expected: `${EXPECTED}, or empty for off`,
   meta: 'ADDRESS',
   fromString: (raw) => (raw.trim() === '' ? null : parseBind(raw)),

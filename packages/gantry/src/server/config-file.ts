@@ -1,78 +1,13 @@
 /**
  * The server's config file (gunicorn_config.py's counterpart): `gantry.config.ts` or `.js`, whose default
- * export is a plain object of settings. Unknown keys are errors (gunicorn silently skips them).
+ * export is a plain object of settings (typed by GantryConfig, src/gantry-config.ts). Unknown keys are
+ * errors (gunicorn silently skips them).
  */
 import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { ErrorCode, ExitCode, GantryError, ProblemsError, describeError } from '../errors.js';
 import { importFile } from '../module-loader.js';
-import type { BindAddress } from './bind.js';
 import { type Hooks, hookProblems } from './hooks.js';
-import type { AppKind, LogFormat, LogLevel, ServerSettings } from './settings.js';
-
-/**
- * The `gantry stack` and `gantry edge` settings a config file may set too (their registry is
- * src/stack/settings.ts; a unit test keeps the two in step), so that nginx is configured once.
- */
-export interface StackConfig {
-  nginxPort?: number;
-  appPort?: number;
-  nginxBin?: string;
-  nginxTemplates?: string | null;
-  /** Static files nginx serves from disk: "PREFIX=DIR" entries ("/static/=static", "/=public"). */
-  static?: string | readonly string[];
-  /** Static files whose every name has a content hash: "PREFIX=DIR" entries, cached a year, immutable. */
-  immutableStatic?: string | readonly string[];
-  runDir?: string;
-}
-
-/** What a config file may set: each setting, in its typed form or as the string the CLI would take. */
-export interface GantryConfig extends StackConfig {
-  bind?: string | readonly string[];
-  workers?: number;
-  threads?: number;
-  timeout?: number;
-  bootTimeout?: number;
-  gracefulTimeout?: number;
-  maxRequests?: number;
-  maxRequestsJitter?: number;
-  maxWorkerMemory?: number;
-  preload?: boolean;
-  appKind?: AppKind;
-  fastResponse?: boolean;
-  keepAlive?: number;
-  drainIdleTimeout?: number;
-  reusePort?: boolean;
-  headerTimeout?: number;
-  requestTimeout?: number;
-  limitRequestLine?: number;
-  limitRequestFields?: number;
-  limitRequestFieldSize?: number;
-  limitRequestBody?: number;
-  requireHostHeader?: boolean;
-  healthPrefix?: string;
-  metricsBind?: string | null;
-  forwardedAllowIps?: string | readonly string[];
-  secureSchemeHeaders?: Readonly<Record<string, string>>;
-  pid?: string | null;
-  logLevel?: LogLevel;
-  logFormat?: LogFormat;
-  accessLog?: string | null;
-  accessLogFormat?: string;
-  /** Lifecycle hooks: onStarting, whenReady, onReload, onExit (primary); postFork, workerExit (worker). */
-  hooks?: Hooks;
-}
-
-// The compiler checks that GantryConfig names every setting, and nothing else but hooks.
-type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never] ? true : never;
-const configCoversEverySetting: SameKeys<Omit<GantryConfig, 'hooks' | keyof StackConfig>, ServerSettings> = true;
-void configCoversEverySetting;
-export type { BindAddress };
-
-/** Types a config file: `export default defineConfig({ workers: 4 })`. */
-export function defineConfig(config: GantryConfig): GantryConfig {
-  return config;
-}
 
 export const DEFAULT_CONFIG_FILES = ['gantry.config.js', 'gantry.config.mjs', 'gantry.config.ts', 'gantry.config.mts'];
 

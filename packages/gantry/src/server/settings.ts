@@ -3,8 +3,8 @@
  * (GANTRY_GRACEFUL_TIMEOUT) and the config-file key (gracefulTimeout) are derived from the key.
  */
 import { boolean, choice, integer, list, optionalPath, pathPrefix, seconds } from '../settings/codecs.js';
-import type { Registry } from '../settings/registry.js';
-import { type BindAddress, bindCodec, formatBind, optionalBindCodec, parseBind } from './bind.js';
+import { type SettingsOf, defineRegistry } from '../settings/registry.js';
+import { bindCodec, formatBind, optionalBindCodec, parseBind } from './bind.js';
 import { DEFAULT_ACCESS_LOG_FORMAT, accessLogFormatCodec } from './http/access-log.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../logger.js';
 
@@ -14,41 +14,7 @@ import { allowedAddressCodec, headerMapCodec } from './http/proxy.js';
 export const APP_KINDS = ['auto', 'factory', 'listener'] as const;
 export type AppKind = (typeof APP_KINDS)[number];
 
-export interface ServerSettings {
-  bind: BindAddress[];
-  workers: number;
-  threads: number;
-  timeout: number;
-  bootTimeout: number;
-  gracefulTimeout: number;
-  maxRequests: number;
-  maxRequestsJitter: number;
-  maxWorkerMemory: number;
-  preload: boolean;
-  appKind: AppKind;
-  fastResponse: boolean;
-  keepAlive: number;
-  drainIdleTimeout: number;
-  reusePort: boolean;
-  headerTimeout: number;
-  requestTimeout: number;
-  limitRequestLine: number;
-  limitRequestFields: number;
-  limitRequestFieldSize: number;
-  limitRequestBody: number;
-  requireHostHeader: boolean;
-  healthPrefix: string;
-  metricsBind: BindAddress | null;
-  forwardedAllowIps: string[];
-  secureSchemeHeaders: Record<string, string>;
-  pid: string | null;
-  logLevel: LogLevel;
-  logFormat: LogFormat;
-  accessLog: string | null;
-  accessLogFormat: string;
-}
-
-export const serverSettings = {
+export const serverSettings = defineRegistry({
   bind: {
     codec: list(bindCodec, { min: 1 }),
     default: [parseBind('127.0.0.1:8000')],
@@ -239,7 +205,10 @@ export const serverSettings = {
     section: 'Logging',
     doc: 'gunicorn\'s access log format (atoms like %(h)s %(r)s %(s)s, see README), or "json" for one JSON object per line.',
   },
-} satisfies Registry<ServerSettings>;
+});
+
+/** The resolved settings, each declared once, above. */
+export type ServerSettings = SettingsOf<typeof serverSettings>;
 
 /** Problems between settings, which no single setting's codec can see. */
 export function crossSettingProblems(settings: ServerSettings): string[] {

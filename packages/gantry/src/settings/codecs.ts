@@ -8,7 +8,8 @@ export class InvalidValue extends Error {
   override readonly name = 'InvalidValue';
 }
 
-export interface Codec<T> {
+/** `T`: the setting's value; `In`: what a config file may write for it (typed config files, GantryConfig). */
+export interface Codec<T, In = T> {
   /** What a valid value looks like, completing "expected ...": "an integer >= 1". */
   readonly expected: string;
   /** A placeholder for the docs and `--help`: INT, ADDRESS. */
@@ -17,6 +18,8 @@ export interface Codec<T> {
   /** A value from the config file: the typed value itself, or its string form. */
   fromValue(value: unknown): T;
   format(value: T): string;
+  /** Type-level only: the config-file form. */
+  readonly __input?: In;
 }
 
 function fail(expected: string): never {
@@ -24,7 +27,7 @@ function fail(expected: string): never {
 }
 
 /** A codec whose config-file value must be a string, read as the command line reads it. */
-export function stringOnly<T>(codec: Omit<Codec<T>, 'fromValue'>): Codec<T> {
+export function stringOnly<T>(codec: Omit<Codec<T>, 'fromValue' | '__input'>): Codec<T, string> {
   return { ...codec, fromValue: (value) => (typeof value === 'string' ? codec.fromString(value) : fail(codec.expected)) };
 }
 
@@ -78,14 +81,15 @@ export function boolean(): Codec<boolean> {
   };
 }
 
-export function choice<const T extends string>(values: readonly T[]): Codec<T> {
+/** One of `values`; a config file writes one of them (typed as such). */
+export function choice<const T extends string>(values: readonly T[]): Codec<T, T> {
   const expected = `one of ${values.join(', ')}`;
   return stringOnly<T>({
     expected,
     meta: values.join('|'),
     fromString: (raw): T => values.find((v) => v === raw.trim().toLowerCase()) ?? fail(expected),
     format: String,
-  });
+  }) as Codec<T, T>;
 }
 
 /** A path or "-" for standard output, or null for "off". */
@@ -102,7 +106,7 @@ export function optionalPath(meta = 'PATH'): Codec<string | null> {
 }
 
 /** A comma-separated list in a string; an array (or a single item) in the config file. */
-export function list<T>(item: Codec<T>, options: { min?: number } = {}): Codec<T[]> {
+export function list<T, In>(item: Codec<T, In>, options: { min?: number } = {}): Codec<T[], In | readonly In[]> {
   const { min = 0 } = options;
   const expected = `a comma-separated list of ${item.expected.replace(/^an? /, '')}${min > 0 ? ` (at least ${min})` : ''}`;
   const checkLength = (values: T[]) => (values.length >= min ? values : fail(expected));
@@ -128,7 +132,7 @@ export function list<T>(item: Codec<T>, options: { min?: number } = {}): Codec<T
 }
 
 /** A non-empty string: a path, a program name. */
-export function text(meta = 'TEXT', expected = 'a non-empty string'): Codec<string> {
+export function text(meta = 'TEXT', expected = 'a non-empty string'): Codec<string, string> {
   return stringOnly<string>({
     expected,
     meta,
@@ -138,7 +142,7 @@ export function text(meta = 'TEXT', expected = 'a non-empty string'): Codec<stri
 }
 
 /** A URL path prefix: "" (off) or "/something" without a trailing slash. */
-export function pathPrefix(): Codec<string> {
+export function pathPrefix(): Codec<string, string> {
   const expected = 'a path starting with / (no trailing /), or an empty string for off';
   return stringOnly({
     expected,

@@ -7,8 +7,8 @@ import { ErrorCode, ProblemsError } from '../errors.js';
 import { type Codec, InvalidValue } from './codecs.js';
 import { closest } from './suggest.js';
 
-export interface SettingSpec<T> {
-  readonly codec: Codec<T>;
+export interface SettingSpec<T, In = T> {
+  readonly codec: Codec<T, In>;
   readonly default: T;
   /** A heading for `--help` and the docs: "Server socket", "Worker processes". */
   readonly section: string;
@@ -20,8 +20,33 @@ export interface SettingSpec<T> {
   readonly repeatable?: boolean;
 }
 
-/** The compiler demands one spec per key of S, so a setting cannot be declared without docs and a default. */
-export type Registry<S> = { readonly [K in keyof S]-?: SettingSpec<S[K]> };
+/** A registry for settings S: one spec per key, so a setting cannot be declared without docs and a default. */
+export type Registry<S> = { readonly [K in keyof S]-?: SettingSpec<S[K], unknown> };
+
+type CodecValue<C> = C extends Codec<infer T, unknown> ? T : never;
+type CodecInput<C> = C extends { readonly __input?: infer In } ? Exclude<In, undefined> : never;
+type AnySpecs = Record<string, { readonly codec: Codec<never, unknown> | Codec<unknown, unknown>; readonly default: unknown }>;
+
+/**
+ * Declares a registry. Each setting is written once, here: its value type is its codec's (and its
+ * default must be one), and the types of the resolved settings and of a config file derive from it.
+ */
+export function defineRegistry<R extends AnySpecs>(registry: R & Specs<R>): Specs<R> {
+  return registry;
+}
+
+/** Each spec typed by its codec: the value type, and the config-file form. */
+type Specs<R extends AnySpecs> = { readonly [K in keyof R]: SettingSpec<CodecValue<R[K]['codec']>, CodecInput<R[K]['codec']>> };
+
+type AnyRegistry = Readonly<Record<string, SettingSpec<never, unknown> | SettingSpec<unknown, unknown>>>;
+type SpecValue<S> = S extends SettingSpec<infer T, unknown> ? T : never;
+type SpecInput<S> = S extends SettingSpec<unknown, infer In> ? In : S extends SettingSpec<never, infer In> ? In : never;
+
+/** The resolved settings a registry describes: `{ workers: number; bind: BindAddress[]; ... }`. */
+export type SettingsOf<R extends AnyRegistry> = { -readonly [K in keyof R]: SpecValue<R[K]> };
+
+/** What a config file may write for each setting of a registry: the typed value or the CLI's string. */
+export type ConfigInputOf<R extends AnyRegistry> = { -readonly [K in keyof R]?: SpecInput<R[K]> };
 
 export type Source =
   | { readonly kind: 'default' }

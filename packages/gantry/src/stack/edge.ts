@@ -35,7 +35,7 @@ export function parseStaticMount(raw: string): StaticMount {
   return { prefix, dir };
 }
 
-export const staticMountCodec: Codec<StaticMount> = stringOnly({
+export const staticMountCodec: Codec<StaticMount, string> = stringOnly({
   expected: MOUNT_EXPECTED,
   meta: 'PREFIX=DIR',
   fromString: parseStaticMount,

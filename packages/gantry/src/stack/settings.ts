@@ -1,23 +1,13 @@
 /** `gantry stack` settings: the local nginx + gantry pair (flags --nginx-port..., env GANTRY_NGINX_PORT...). */
 import { fileURLToPath } from 'node:url';
 import { integer, list, optionalPath, text } from '../settings/codecs.js';
-import type { Registry } from '../settings/registry.js';
-import { type StaticMount, staticMountCodec } from './edge.js';
+import { type SettingsOf, defineRegistry } from '../settings/registry.js';
+import { staticMountCodec } from './edge.js';
 
 /** The nginx template shipped with gantry (nginx/ in the package). */
 export const GANTRY_TEMPLATES = fileURLToPath(new URL('../../nginx/', import.meta.url));
 
-export interface StackSettings {
-  nginxPort: number;
-  appPort: number;
-  nginxBin: string;
-  nginxTemplates: string | null;
-  static: StaticMount[];
-  immutableStatic: StaticMount[];
-  runDir: string;
-}
-
-export const stackSettings = {
+export const stackSettings = defineRegistry({
   nginxPort: {
     codec: integer({ min: 1, max: 65535 }),
     default: 1337,
@@ -62,4 +52,7 @@ export const stackSettings = {
     section: 'Local stack',
     doc: 'Where the rendered nginx config, its pid, temp files and access log go.',
   },
-} satisfies Registry<StackSettings>;
+});
+
+/** The resolved settings, each declared once, above. */
+export type StackSettings = SettingsOf<typeof stackSettings>;

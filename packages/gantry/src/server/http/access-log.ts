@@ -150,7 +150,7 @@ export function createAccessLog(destination: string, format = DEFAULT_ACCESS_LOG
   };
 }
 
-export const accessLogFormatCodec: Codec<string> = stringOnly<string>({
+export const accessLogFormatCodec: Codec<string, string> = stringOnly<string>({
   expected: '"json" or a format of gunicorn atoms',
   meta: 'FORMAT',
   fromString: (raw) => {

@@ -34,7 +34,7 @@ export function parseAllowedAddress(raw: string): string {
   return entry;
 }
 
-export const allowedAddressCodec: Codec<string> = stringOnly<string>({
+export const allowedAddressCodec: Codec<string, string> = stringOnly<string>({
   expected: ADDRESS_EXPECTED,
   meta: 'ADDRESS',
   fromString: parseAllowedAddress,
@@ -58,7 +58,7 @@ function parseHeaderMap(raw: string): Record<string, string> {
 }
 
 /** `secure-scheme-headers`: "X-Forwarded-Proto: https" in a string, an object in the config file. */
-export const headerMapCodec: Codec<Record<string, string>> = {
+export const headerMapCodec: Codec<Record<string, string>, string | Readonly<Record<string, string>>> = {
   expected: HEADER_MAP_EXPECTED,
   meta: '"HEADER: VALUE"',
   fromString: parseHeaderMap,
