@@ -1,13 +1,14 @@
 /**
  * Every generated part of the docs matches what it is generated from: README's settings reference (the
- * registries; `npm run docs`) and its benchmark tables (bench/results/latest.json, the last full run of
+ * registries; `npm run docs`), docs/errors.md (the error catalogue; `npm run docs`) and README's benchmark tables (bench/results/latest.json, the last full run of
  * `npm run bench`; `npm run bench -- --publish` renders them again).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type Results, markdown } from '../../bench/report.js';
 import { BENCH_BLOCK } from '../../bench/publish.js';
-import { replaceGenerated } from '../../scripts/markdown.js';
+import { errorsReference } from '../../scripts/errors-reference.js';
+import { ERRORS_BLOCK, replaceGenerated } from '../../scripts/markdown.js';
 import { REPO_ROOT } from '../../packages/gantry/test/helpers/process.js';
 import { settingsReference } from '../../scripts/settings-reference.js';
 
@@ -21,5 +22,12 @@ describe('README', () => {
   it('has the benchmark tables of the committed results file (bench/results/latest.json)', () => {
     const results = JSON.parse(readFileSync(`${REPO_ROOT}bench/results/latest.json`, 'utf8')) as Results;
     expect(readme).toBe(replaceGenerated(readme, markdown(results).trimEnd(), BENCH_BLOCK));
+  });
+});
+
+describe('docs/errors.md', () => {
+  it('has the exit codes and error codes of the catalogue (packages/gantry/src/errors.ts; npm run docs)', () => {
+    const doc = readFileSync(`${REPO_ROOT}docs/errors.md`, 'utf8');
+    expect(doc).toBe(replaceGenerated(doc, errorsReference(), ERRORS_BLOCK));
   });
 });

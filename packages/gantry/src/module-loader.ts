@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ErrorCode, ExitCode, GantryError } from './errors.js';
+import { ErrorCode, GantryError } from './errors.js';
 
 const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
 const LOADABLE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', ...TYPESCRIPT_EXTENSIONS]);
@@ -26,16 +26,13 @@ export function resolveModule(specifier: string, cwd: string, what = 'module'): 
   if (looksLikePath(specifier)) {
     const file = resolve(cwd, specifier);
     if (!existsSync(file)) {
-      throw new GantryError(ErrorCode.APP_NOT_FOUND, `Cannot find the ${what} ${specifier}: no such file ${file}.`, {
-        exitCode: ExitCode.APP_LOAD_ERROR,
-      });
+      throw new GantryError(ErrorCode.APP_NOT_FOUND, `Cannot find the ${what} ${specifier}: no such file ${file}.`, {});
     }
     const extension = extname(file);
     if (!LOADABLE_EXTENSIONS.has(extension)) {
       throw new GantryError(
         ErrorCode.APP_NOT_FOUND,
         `Cannot load the ${what} ${specifier}: expected a .js, .mjs, .cjs or .ts file, got "${extension || 'no extension'}".`,
-        { exitCode: ExitCode.APP_LOAD_ERROR },
       );
     }
     return file;
@@ -47,7 +44,7 @@ export function resolveModule(specifier: string, cwd: string, what = 'module'): 
       ErrorCode.APP_NOT_FOUND,
       `Cannot find the ${what} ${specifier}: no such package is installed for ${cwd}. ` +
         'A file path must start with ./ or /, or end in .js or .ts.',
-      { exitCode: ExitCode.APP_LOAD_ERROR, cause: error },
+      { cause: error },
     );
   }
 }
@@ -96,7 +93,6 @@ async function enableTypescript(file: string, cwd: string): Promise<void> {
       ErrorCode.TYPESCRIPT_UNSUPPORTED,
       `Cannot load ${file}: Node.js ${process.version} cannot run TypeScript by itself (it can from v22.18). ` +
         'For development, install tsx (npm install --save-dev tsx); in production, build with tsc and serve the .js file.',
-      { exitCode: ExitCode.APP_LOAD_ERROR },
     );
   })();
   await typescriptReady;

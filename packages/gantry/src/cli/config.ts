@@ -32,9 +32,7 @@ async function findSettings(spec: string, cwd: string): Promise<AnySettings> {
   const found = candidates.filter(isSettings);
   if (found.length === 1 && found[0]) return found[0];
   const why = found.length === 0 ? 'exports no settings made by defineSettings()' : 'exports several settings';
-  throw new GantryError(ErrorCode.USAGE, `${label}${exportName ? `:${exportName}` : ''} ${why}; name one: ${label}:<export>.`, {
-    exitCode: ExitCode.USAGE,
-  });
+  throw new GantryError(ErrorCode.USAGE, `${label}${exportName ? `:${exportName}` : ''} ${why}; name one: ${label}:<export>.`);
 }
 
 function table(rows: readonly (readonly string[])[]): string {
@@ -57,7 +55,7 @@ export async function configCommand(argv: readonly string[], env: NodeJS.Process
   }
   const [spec, ...extra] = args.positionals;
   if (spec === undefined || extra.length > 0) {
-    throw new GantryError(ErrorCode.USAGE, `Expected one settings module.\n${USAGE}`, { exitCode: ExitCode.USAGE });
+    throw new GantryError(ErrorCode.USAGE, `Expected one settings module.\n${USAGE}`);
   }
   const settings = await findSettings(spec, cwd);
   const report = inspectConfig(settings, { env });

@@ -58,15 +58,11 @@ export async function healthCommand(argv: readonly string[], env: NodeJS.Process
   }
   const timeout = Number(args.values.timeout ?? 3);
   if (!(timeout > 0))
-    throw new GantryError(ErrorCode.USAGE, `--timeout must be a number of seconds > 0 (got "${String(args.values.timeout)}").`, {
-      exitCode: ExitCode.USAGE,
-    });
+    throw new GantryError(ErrorCode.USAGE, `--timeout must be a number of seconds > 0 (got "${String(args.values.timeout)}").`);
   const { resolved } = await resolveServe({ values: { config: args.values.config }, positionals: [] }, env, cwd);
   const { bind, healthPrefix } = resolved.values;
   if (healthPrefix === '') {
-    throw new GantryError(ErrorCode.USAGE, 'The health answers are turned off (health-prefix is empty).', {
-      exitCode: ExitCode.USAGE,
-    });
+    throw new GantryError(ErrorCode.USAGE, 'The health answers are turned off (health-prefix is empty).');
   }
   const first = bind[0] as BindAddress;
   const path = `${healthPrefix}/${args.values.live ? 'live' : 'ready'}`;

@@ -1,6 +1,6 @@
 /** node:util parseArgs, with its errors turned into one clear usage error (exit 2). */
 import { parseArgs } from 'node:util';
-import { ErrorCode, ExitCode, GantryError } from '../errors.js';
+import { ErrorCode, GantryError } from '../errors.js';
 
 export interface ParsedArgs {
   readonly values: Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;
@@ -19,8 +19,6 @@ export function parseCommandLine(argv: readonly string[], options: Options, comm
     return { values, positionals, rest: dash < 0 ? [] : argv.slice(dash + 1) };
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '.');
-    throw new GantryError(ErrorCode.USAGE, `${message}\nRun \`gantry ${command} --help\` for usage.`, {
-      exitCode: ExitCode.USAGE,
-    });
+    throw new GantryError(ErrorCode.USAGE, `${message}\nRun \`gantry ${command} --help\` for usage.`);
   }
 }

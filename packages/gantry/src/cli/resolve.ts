@@ -1,5 +1,5 @@
 /** Resolving `gantry serve` settings (shared by serve, stack and health): config file, environment, flags. */
-import { ErrorCode, ExitCode, GantryError, ProblemsError } from '../errors.js';
+import { ErrorCode, GantryError, ProblemsError } from '../errors.js';
 import { findConfigFile, loadConfigFile } from '../server/config-file.js';
 import type { Hooks } from '../server/hooks.js';
 import { PARENT_PID_ENV, WORKER_SETTINGS_ENV } from '../internal-env.js';
@@ -45,9 +45,7 @@ export async function resolveServe(args: ParsedArgs, env: NodeJS.ProcessEnv, cwd
   const problems = crossSettingProblems(resolved.values);
   if (problems.length > 0) throw new ProblemsError(ErrorCode.SETTINGS, 'Invalid settings', problems);
   if (args.positionals.length > 1) {
-    throw new GantryError(ErrorCode.USAGE, `Expected one app, got ${args.positionals.length}: ${args.positionals.join(' ')}.`, {
-      exitCode: ExitCode.USAGE,
-    });
+    throw new GantryError(ErrorCode.USAGE, `Expected one app, got ${args.positionals.length}: ${args.positionals.join(' ')}.`);
   }
   return { resolved, hooks: file?.hooks ?? {}, configFile, app: args.positionals[0], appArgs: args.rest ?? [], fileValues };
 }

@@ -48,9 +48,7 @@ export function commandOptions(extras: readonly { flag: string; short?: string; 
 
 function requireApp(app: string | undefined, command: string): string {
   if (app === undefined) {
-    throw new GantryError(ErrorCode.USAGE, `Which app? Usage: gantry ${command} [options] <module>[:<export>]`, {
-      exitCode: ExitCode.USAGE,
-    });
+    throw new GantryError(ErrorCode.USAGE, `Which app? Usage: gantry ${command} [options] <module>[:<export>]`);
   }
   return app;
 }
@@ -184,7 +182,7 @@ export async function edgeCommand(argv: readonly string[], env: NodeJS.ProcessEn
   }
   const out = args.values.out;
   if (typeof out !== 'string' || out === '') {
-    throw new GantryError(ErrorCode.USAGE, 'Where to? gantry edge --out DIR', { exitCode: ExitCode.USAGE });
+    throw new GantryError(ErrorCode.USAGE, 'Where to? gantry edge --out DIR');
   }
   const inputs = await resolveServe(args, env, cwd);
   const stack = resolveStack(args, env, inputs).values;

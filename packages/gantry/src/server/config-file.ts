@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { ErrorCode, ExitCode, GantryError, ProblemsError, describeError } from '../errors.js';
+import { ErrorCode, GantryError, ProblemsError, describeError } from '../errors.js';
 import { importFile } from '../module-loader.js';
 import { type Hooks, hookProblems } from './hooks.js';
 
@@ -16,9 +16,7 @@ export function findConfigFile(named: string | undefined, cwd: string): string |
   if (named !== undefined) {
     const file = resolve(cwd, named);
     if (!existsSync(file)) {
-      throw new GantryError(ErrorCode.CONFIG_FILE, `Cannot find the config file ${named} (no such file ${file}).`, {
-        exitCode: ExitCode.USAGE,
-      });
+      throw new GantryError(ErrorCode.CONFIG_FILE, `Cannot find the config file ${named} (no such file ${file}).`);
     }
     return file;
   }
@@ -39,9 +37,8 @@ export async function loadConfigFile(file: string, cwd: string, options: { fresh
   try {
     namespace = await importFile(file, cwd, options);
   } catch (error) {
-    if (error instanceof GantryError) throw new GantryError(ErrorCode.CONFIG_FILE, error.message, { exitCode: ExitCode.USAGE });
+    if (error instanceof GantryError) throw new GantryError(ErrorCode.CONFIG_FILE, error.message);
     throw new GantryError(ErrorCode.CONFIG_FILE, `The config file ${path} failed to load: ${describeError(error)}`, {
-      exitCode: ExitCode.USAGE,
       cause: error,
       showCause: true,
     });
@@ -51,7 +48,6 @@ export async function loadConfigFile(file: string, cwd: string, options: { fresh
     throw new GantryError(
       ErrorCode.CONFIG_FILE,
       `The config file ${path} must export an object as default: export default defineConfig({ workers: 2 }).`,
-      { exitCode: ExitCode.USAGE },
     );
   }
   const { hooks, ...values } = config as Record<string, unknown>;

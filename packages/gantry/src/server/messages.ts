@@ -1,5 +1,5 @@
 /** The IPC protocol between the primary (arbiter) and its workers. Every message carries `gantry`. */
-import type { ErrorCodeValue, ExitCodeValue } from '../errors.js';
+import type { ErrorCodeValue } from '../errors.js';
 import type { MetricsJson } from './http/metrics.js';
 import type { ServerSettings } from './settings.js';
 
@@ -44,7 +44,6 @@ export type WorkerMessage =
       readonly message: string;
       /** A stack trace, when the failure is inside the app rather than a user mistake. */
       readonly detail?: string;
-      readonly exitCode: ExitCodeValue;
     };
 
 export type PrimaryMessage =

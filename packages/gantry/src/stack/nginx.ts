@@ -8,7 +8,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { ErrorCode, ExitCode, GantryError } from '../errors.js';
+import { ErrorCode, GantryError } from '../errors.js';
 
 const run = promisify(execFile);
 
@@ -99,9 +99,7 @@ export async function prepareNginx(install: NginxInstall, runDir: string): Promi
     await run(install.bin, [...args, '-t', '-q']);
   } catch (error) {
     const output = ((error as { stderr?: string }).stderr ?? String(error)).trim();
-    throw new GantryError(ErrorCode.NGINX, `nginx rejected the configuration in ${runDir}:\n${output}`, {
-      exitCode: ExitCode.FAILURE,
-    });
+    throw new GantryError(ErrorCode.NGINX, `nginx rejected the configuration in ${runDir}:\n${output}`);
   }
   return args;
 }

@@ -6,7 +6,7 @@
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ErrorCode, ExitCode, GantryError } from '../errors.js';
+import { ErrorCode, GantryError } from '../errors.js';
 
 export function renderTemplate(text: string, variables: Readonly<Record<string, string>>, name = 'template'): string {
   const missing = new Set<string>();
@@ -17,9 +17,10 @@ export function renderTemplate(text: string, variables: Readonly<Record<string, 
     return placeholder;
   });
   if (missing.size > 0) {
-    throw new GantryError(ErrorCode.NGINX, `${name} uses ${[...missing].map((v) => `\${${v}}`).join(', ')}, which no one sets.`, {
-      exitCode: ExitCode.USAGE,
-    });
+    throw new GantryError(
+      ErrorCode.NGINX_TEMPLATE,
+      `${name} uses ${[...missing].map((v) => `\${${v}}`).join(', ')}, which no one sets.`,
+    );
   }
   return rendered;
 }
@@ -31,13 +32,11 @@ export async function renderTemplateDir(
   variables: Readonly<Record<string, string>>,
 ): Promise<void> {
   const entries = await readdir(templateDir).catch((error: NodeJS.ErrnoException) => {
-    throw new GantryError(ErrorCode.NGINX, `Cannot read the nginx template directory ${templateDir} (${error.code}).`, {
-      exitCode: ExitCode.USAGE,
-    });
+    throw new GantryError(ErrorCode.NGINX_TEMPLATE, `Cannot read the nginx template directory ${templateDir} (${error.code}).`);
   });
   const templates = entries.filter((name) => name.endsWith('.template')).sort();
   if (templates.length === 0) {
-    throw new GantryError(ErrorCode.NGINX, `No *.template file in ${templateDir}.`, { exitCode: ExitCode.USAGE });
+    throw new GantryError(ErrorCode.NGINX_TEMPLATE, `No *.template file in ${templateDir}.`);
   }
   for (const name of templates) {
     const text = await readFile(join(templateDir, name), 'utf8');

@@ -20,7 +20,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server } from 'node:http';
 import { relative } from 'node:path';
-import { ErrorCode, ExitCode, GantryError, describeError } from '../../errors.js';
+import { ErrorCode, GantryError, describeError } from '../../errors.js';
 import { importFile, resolveModule } from '../../module-loader.js';
 import { type ServerAdoption, adoptingServers } from './adopt.js';
 import type { BindAddress } from '../bind.js';
@@ -76,7 +76,7 @@ export function parseAppSpec(spec: string): { module: string; exportName: string
 }
 
 function appLoadError(message: string): GantryError {
-  return new GantryError(ErrorCode.APP_EXPORT, message, { exitCode: ExitCode.APP_LOAD_ERROR });
+  return new GantryError(ErrorCode.APP_EXPORT, message);
 }
 
 /** Export names that hold an app when there is no default export (SvelteKit's handler.js, Nitro's listener). */
@@ -205,7 +205,6 @@ async function toLoadedApp(value: unknown, label: string, options: LoadOptions, 
       // (...args) => ..., which fails on the context it was given: say so.
       if (appKind !== 'auto' || value.length > 0) throw error;
       throw new GantryError(ErrorCode.APP_BOOT, guessed(label, value, `it threw ${describeError(error)}`), {
-        exitCode: ExitCode.WORKER_BOOT_ERROR,
         cause: error,
         showCause: true,
       });
@@ -295,7 +294,6 @@ function bootError(error: unknown, prefix: string): GantryError {
   if (error instanceof GantryError) return error;
   const missing = (error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND';
   return new GantryError(ErrorCode.APP_BOOT, `${prefix}: ${describeError(error)}`, {
-    exitCode: ExitCode.WORKER_BOOT_ERROR,
     cause: error,
     showCause: !missing,
   });

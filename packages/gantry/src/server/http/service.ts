@@ -6,7 +6,7 @@
  */
 import { type IncomingMessage, STATUS_CODES, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Socket } from 'node:net';
-import { ErrorCode, ExitCode, GantryError } from '../../errors.js';
+import { ErrorCode, GantryError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { AccessLog } from './access-log.js';
 import { type BindAddress, formatBind, listenOptions } from '../bind.js';
@@ -250,7 +250,6 @@ function bindError(bind: BindAddress, error: NodeJS.ErrnoException): GantryError
   };
   const reason = reasons[error.code ?? ''] ?? error.message;
   return new GantryError(ErrorCode.BIND, `Cannot listen on ${formatBind(bind)}: ${reason}.`, {
-    exitCode: ExitCode.FAILURE,
     cause: error,
   });
 }

@@ -58,7 +58,6 @@ interface BootFailure {
   readonly code: ErrorCodeValue;
   readonly message: string;
   readonly detail?: string;
-  readonly exitCode: ExitCodeValue;
 }
 
 interface Succession {
@@ -281,9 +280,7 @@ export class Arbiter {
           throw new GantryError(
             ErrorCode.BOOT_TIMEOUT,
             `${what} did not finish within boot-timeout (${settings.bootTimeout} s).`,
-            {
-              exitCode: ExitCode.WORKER_BOOT_ERROR,
-            },
+            {},
           );
         }).then(() => undefined),
         stop,
@@ -496,7 +493,6 @@ export class Arbiter {
       record.bootFailure = {
         code: ErrorCode.APP_BOOT,
         message: `worker ${record.slot} (pid ${pid}) was not serving ${bootTimeout} s after it started (boot-timeout)`,
-        exitCode: ExitCode.WORKER_BOOT_ERROR,
       };
       record.killAt = now;
       record.process.process.kill('SIGKILL');
@@ -757,29 +753,27 @@ export class Arbiter {
   }
 
   /** Why a booting worker exited, or undefined when a signal killed it (respawned, not a boot failure). */
-  #bootFailureOf(record: WorkerRecord, code: number | null, signal: NodeJS.Signals | null): BootFailure | undefined {
+  #bootFailureOf(record: WorkerRecord, exitCode: number | null, signal: NodeJS.Signals | null): BootFailure | undefined {
     if (record.bootFailure) return record.bootFailure;
     if (signal !== null) return undefined;
     // Its report may not have arrived (exit and message race): the exit code still says what failed.
-    const exitCode = code === ExitCode.APP_LOAD_ERROR || code === ExitCode.USAGE ? code : ExitCode.WORKER_BOOT_ERROR;
+    const code =
+      exitCode === ExitCode.APP_LOAD_ERROR
+        ? ErrorCode.APP_EXPORT
+        : exitCode === ExitCode.USAGE
+          ? ErrorCode.APP_CONFIG
+          : ErrorCode.APP_BOOT;
     // 13 is node's own: the main module's top-level await never settled and nothing else was left to run.
     const why =
-      code === 13
+      exitCode === 13
         ? ' (node: a top-level await that never settled, such as an app module awaiting a promise nothing resolves)'
         : '';
     return {
-      code: exitCode === ExitCode.APP_LOAD_ERROR ? ErrorCode.APP_EXPORT : ErrorCode.APP_BOOT,
-      message: `worker ${record.slot} exited with code ${code} while loading the app, before it was ready${why}`,
-      exitCode,
+      code,
+      message: `worker ${record.slot} exited with code ${exitCode} while loading the app, before it was ready${why}`,
     };
   }
 
-  /**
-   * A worker that served and then died is replaced at once: a rare crash must never leave its slot
-   * empty (with every slot empty, node:cluster closes the listener and clients are refused). Backoff is
-   * only for a slot whose workers die before they serve (killed while booting; a boot failure proper
-   * stops the server): doubling from BACKOFF_FIRST_MS to BACKOFF_MAX_MS, reset once one serves.
-   */
   #scheduleRespawn(record: WorkerRecord, served: boolean): void {
     const previous = this.#backoff.get(record.slot) ?? 0;
     const delay = served ? 0 : Math.min(BACKOFF_MAX_MS, previous === 0 ? BACKOFF_FIRST_MS : previous * 2);
@@ -790,9 +784,7 @@ export class Arbiter {
   }
 
   #haltWith(failure: BootFailure): void {
-    this.#halt = new GantryError(failure.code, failure.message + (failure.detail ? `\n${failure.detail}` : ''), {
-      exitCode: failure.exitCode,
-    });
+    this.#halt = new GantryError(failure.code, failure.message + (failure.detail ? `\n${failure.detail}` : ''));
     this.#stop({ gantry: 'quit' }, FAST_STOP_MS);
   }
 }
@@ -801,9 +793,7 @@ async function writePidFile(path: string): Promise<void> {
   try {
     await writeFile(path, `${process.pid}\n`);
   } catch (error) {
-    throw new GantryError(ErrorCode.PID_FILE, `Cannot write the pid file ${path}: ${describeError(error)}.`, {
-      exitCode: ExitCode.FAILURE,
-    });
+    throw new GantryError(ErrorCode.PID_FILE, `Cannot write the pid file ${path}: ${describeError(error)}.`);
   }
 }
 

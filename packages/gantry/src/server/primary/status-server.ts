@@ -10,7 +10,7 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../../logger.js';
-import { ErrorCode, ExitCode, GantryError } from '../../errors.js';
+import { ErrorCode, GantryError } from '../../errors.js';
 import { type BindAddress, bindUrl, formatBind, listenOptions } from '../bind.js';
 import { EVENT_LOOP_PRECISION_MS, type MetricsJson } from '../http/metrics.js';
 import { STATUS_PAGE } from './status-page.js';
@@ -196,9 +196,7 @@ export class StatusServer {
           new GantryError(
             ErrorCode.BIND,
             `Cannot listen on metrics-bind ${formatBind(this.#bind)}: ${error.code ?? error.message}.`,
-            {
-              exitCode: ExitCode.FAILURE,
-            },
+            {},
           ),
         ),
       );

@@ -6,7 +6,7 @@
  * watchdog thread reports what it was serving if that beat stops.
  */
 import { Worker } from 'node:worker_threads';
-import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../../errors.js';
+import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError, exitCodeOf } from '../../errors.js';
 import { type Logger, createLogger } from '../../logger.js';
 import { THREADS_ENV, closeThreads } from '../../threads.js';
 import { type AccessLog, createAccessLog } from '../http/access-log.js';
@@ -47,7 +47,7 @@ function send(message: WorkerMessage): Promise<void> {
 
 async function reportBootError(error: unknown, logger: Logger): Promise<never> {
   const gantryError = error instanceof GantryError ? error : undefined;
-  const exitCode: ExitCodeValue = gantryError?.exitCode ?? ExitCode.WORKER_BOOT_ERROR;
+  const code = gantryError?.code ?? ErrorCode.APP_BOOT;
   const cause = gantryError?.cause;
   const detail =
     gantryError === undefined
@@ -56,9 +56,8 @@ async function reportBootError(error: unknown, logger: Logger): Promise<never> {
         ? cause.stack
         : undefined;
   logger.debug({ err: error }, 'boot failed');
-  const code = gantryError?.code ?? ErrorCode.APP_BOOT;
-  await send({ gantry: 'boot-error', code, message: describeError(error), exitCode, ...(detail ? { detail } : {}) });
-  process.exit(exitCode);
+  await send({ gantry: 'boot-error', code, message: describeError(error), ...(detail ? { detail } : {}) });
+  process.exit(exitCodeOf(code));
 }
 
 /**
@@ -248,7 +247,6 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
           ErrorCode.BOOT_TIMEOUT,
           `worker ${workerId} did not finish loading the app within boot-timeout (${settings.bootTimeout} s): ` +
             'a module, factory or postFork hook that waits on something that never comes?',
-          { exitCode: ExitCode.WORKER_BOOT_ERROR },
         ),
         logger,
       ),
@@ -260,7 +258,6 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
     if (spec.configFile) hooks = (await loadConfigFile(spec.configFile, spec.cwd)).hooks;
     await runHook(hooks, 'postFork', context).catch((error: unknown) => {
       throw new GantryError(ErrorCode.APP_BOOT, `worker ${workerId} could not be set up: ${describeError(error)}`, {
-        exitCode: ExitCode.WORKER_BOOT_ERROR,
         cause: (error as Error).cause ?? error,
         showCause: true,
       });
