@@ -1,6 +1,6 @@
 /** The IPC protocol between the primary (arbiter) and its workers. Every message carries `gantry`. */
 import type { ErrorCodeValue } from '../errors.js';
-import type { MetricsJson } from './http/metrics.js';
+import type { MetricsJson } from './process-metrics.js';
 import type { ServerSettings } from './settings.js';
 
 /** What the primary hands a worker (as JSON in WORKER_SETTINGS_ENV). */
@@ -73,16 +73,4 @@ export const AFTER_DRAIN_MS = 5000;
 /** How long a graceful stop of a worker may take in all, before the primary SIGKILLs it. */
 export function stopBudgetMs(gracefulTimeoutSeconds: number): number {
   return gracefulTimeoutSeconds * 1000 + HANDOFF_WAIT_MS + AFTER_DRAIN_MS + 1000;
-}
-
-function isGantryMessage(message: unknown): boolean {
-  return typeof message === 'object' && message !== null && typeof (message as { gantry?: unknown }).gantry === 'string';
-}
-
-export function isWorkerMessage(message: unknown): message is WorkerMessage {
-  return isGantryMessage(message);
-}
-
-export function isPrimaryMessage(message: unknown): message is PrimaryMessage {
-  return isGantryMessage(message);
 }

@@ -12,7 +12,7 @@ import type { AccessLog } from './access-log.js';
 import { type BindAddress, formatBind, listenOptions } from '../bind.js';
 import { ConnectionTracker, type DrainResult, lingeringClose } from './connections.js';
 import type { InFlightBoard } from './in-flight-board.js';
-import type { WorkerMetrics } from './metrics.js';
+import type { RequestMetrics } from './metrics.js';
 import { type RequestLimits, answerAndClose, checkRequest, headerBlockSize, requestLimits, watchStreamedBody } from './limits.js';
 import { ProxyTrust, type Scheme } from './proxy.js';
 import type { ServerSettings } from '../settings.js';
@@ -33,7 +33,7 @@ export interface HttpServiceOptions {
   readonly board?: InFlightBoard | undefined;
   /** Called once, when the worker has served its max-requests. */
   readonly onMaxRequests?: (() => void) | undefined;
-  readonly metrics?: WorkerMetrics | undefined;
+  readonly metrics?: RequestMetrics | undefined;
 }
 
 /**

@@ -1,44 +1,42 @@
 /**
  * The primary process (gunicorn's arbiter): forks the workers, supervises them, reloads and stops them.
+ * It never serves requests.
  *
- * As in gunicorn, signal handlers only enqueue; one loop dispatches each signal to its `handle*` method,
- * then does the housekeeping (respawns, hung and late workers, deadlines) at least once a second. The
- * primary never serves requests.
- *
- * Replacing workers without losing a request is one mechanism, a succession: start the successors,
- * let each load the app, open their listeners once every one has loaded, and once every one serves,
- * drain the predecessors. A reload (HUP) is a succession of all workers with freshly read settings;
- * max-requests is a succession of one. If a successor fails to boot, the succession is abandoned and the
- * predecessors keep serving; since successors listen only once all have loaded, a reload that fails
- * to load never answers a request with the new code.
+ * One loop. Everything that changes the arbiter's state arrives as an event on one queue: signals (their
+ * handlers only enqueue, as in gunicorn), the workers' messages and exits (node:cluster's listeners only
+ * enqueue), and a reload's settings once they have been read in the background. The loop handles the
+ * events in order, then does the housekeeping (respawns, hung and late workers, the stop deadline) at
+ * least once a second. Handled where it arrives, outside the loop: a worker's answer to a metrics scrape,
+ * which is data for that scrape and changes nothing here. Replacing workers is a succession
+ * (succession.ts); what the primary knows of each worker is its record and phase (worker-record.ts).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomInt } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { type ErrorCodeValue, type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../../errors.js';
+import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../../errors.js';
+import { WORKER_SETTINGS_ENV } from '../../internal-env.js';
 import type { Logger } from '../../logger.js';
+import { withTimeLimit } from '../../time-limit.js';
 import { loadApp } from '../app/load.js';
 import { bindUrl, formatBind, removeStaleUnixSocket } from '../bind.js';
 import { type Hooks, type ServerContext, runHook } from '../hooks.js';
-import { WORKER_SETTINGS_ENV } from '../../internal-env.js';
 import {
   HEARTBEAT_MS,
   type PrimaryMessage,
   type RecycleReason,
+  type WorkerMessage,
   type WorkerSpec,
-  isWorkerMessage,
   stopBudgetMs,
 } from '../messages.js';
-import type { MetricsJson } from '../http/metrics.js';
 import type { ServerSettings } from '../settings.js';
-import type { PrimaryMetrics, RestartReason, StatusServer, StatusSource } from './status-server.js';
-import { withTimeLimit } from '../../time-limit.js';
+import type { PrimaryMetrics, RestartReason, StatusSource } from './metrics.js';
+import { movePidFile, removePidFile, writePidFile } from './pid-file.js';
+import type { StatusServer } from './status-server.js';
+import { Succession } from './succession.js';
+import { type BootFailure, WorkerRecord } from './worker-record.js';
 
 const WORKER_MAIN = fileURLToPath(new URL('../worker/main.js', import.meta.url));
 const TICK_MS = 1000;
-/** How long /metrics waits for the workers' answers. */
-const METRICS_WAIT_MS = 1000;
 /** A fast stop (INT/QUIT) waits this long for workers before SIGKILL. */
 const FAST_STOP_MS = 2000;
 /** After SIGABRT, a hung worker gets this long before SIGKILL. */
@@ -48,52 +46,22 @@ const HEARTBEAT_SLACK_MS = HEARTBEAT_MS + 500;
 /** Respawn backoff for a slot whose workers die before they serve: doubles up to the cap, reset by one that serves. */
 const BACKOFF_FIRST_MS = 100;
 const BACKOFF_MAX_MS = 10_000;
-/** A failed max-requests replacement is tried again after this long. */
+/** A failed max-requests (or memory) replacement is tried again after this long. */
 const RECYCLE_RETRY_MS = 10_000;
 
 const HANDLED_SIGNALS = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1'] as const;
 type HandledSignal = (typeof HANDLED_SIGNALS)[number];
 
-interface BootFailure {
-  readonly code: ErrorCodeValue;
-  readonly message: string;
-  readonly detail?: string;
-}
-
-interface Succession {
-  readonly kind: 'reload' | RecycleReason;
-  readonly incoming: Set<WorkerRecord>;
-  readonly outgoing: WorkerRecord[];
-  readonly settings: ServerSettings;
-  readonly hooks: Hooks;
-  /** The worker count before a reload (TTIN/TTOU included), restored if it fails. */
-  readonly previousTarget: number;
-}
-
-interface WorkerRecord {
-  readonly slot: number;
-  readonly process: Worker;
-  readonly settings: ServerSettings;
-  readonly startedAt: number;
-  state: 'booting' | 'ready' | 'draining';
-  /** A successor that has loaded the app and waits for 'listen'. */
-  loaded?: boolean;
-  lastHeartbeat: number;
-  /** Set once SIGABRT was sent (hung) or SIGKILL is due (late drain, boot timeout). */
-  killAt?: number;
-  bootFailure?: BootFailure;
-  /** Set while this worker is a successor that has not taken over yet. */
-  succession?: Succession;
-  /** max-requests or max-worker-memory reached: why, and the time of the last attempt to replace it. */
-  recycle?: { readonly reason: RecycleReason; at: number };
-  /** It said it crashed (an uncaught exception) and is finishing its requests before it exits. */
-  crashed?: boolean;
-}
-
 export interface LoadedServerConfig {
   readonly settings: ServerSettings;
   readonly hooks: Hooks;
 }
+
+type LoopEvent =
+  | { readonly kind: 'signal'; readonly signal: HandledSignal }
+  | { readonly kind: 'message'; readonly record: WorkerRecord; readonly message: WorkerMessage }
+  | { readonly kind: 'exit'; readonly record: WorkerRecord; readonly code: number | null; readonly signal: NodeJS.Signals | null }
+  | { readonly kind: 'reload'; readonly next: LoadedServerConfig };
 
 export interface ArbiterOptions {
   readonly app: string;
@@ -114,17 +82,17 @@ export class Arbiter {
   readonly #options: ArbiterOptions;
   readonly #log: Logger;
   readonly #workers = new Map<number, WorkerRecord>();
+  readonly #successions = new Set<Succession>();
   /** Slots waiting for a respawn, with the earliest time it may happen. */
   readonly #respawns = new Map<number, number>();
   readonly #backoff = new Map<number, number>();
-  readonly #signals: HandledSignal[] = [];
+  readonly #events: LoopEvent[] = [];
+  #wake: (() => void) | undefined;
   #settings: ServerSettings;
   #hooks: Hooks;
   #target: number;
-  /** A reload reading its settings (in the background: the loop keeps supervising meanwhile). */
-  #preparing: Promise<void> | undefined;
-  #reload: Succession | undefined;
-  #wake: (() => void) | undefined;
+  /** A reload reading its settings, in the background (the loop keeps supervising meanwhile). */
+  #preparing = false;
   #state: 'booting' | 'running' | 'stopping' = 'booting';
   /** Past the start-up steps (see #startUp): from here on, the loop handles every signal. */
   #started = false;
@@ -134,14 +102,6 @@ export class Arbiter {
   #halt: GantryError | undefined;
   #metrics: PrimaryMetrics | undefined;
   #statusServer: StatusServer | undefined;
-  /** Metrics requests waiting for workers' answers, by request id. */
-  readonly #metricsWaiting = new Map<number, (worker: number, metrics: MetricsJson) => void>();
-  #metricsRequests = 0;
-  /** The counters and histograms of workers that are gone, summed: aggregated totals never go down. */
-  #retired: MetricsJson = [];
-  /** Workers whose final metrics are in #retired (their live answers must not be counted again). */
-  readonly #retiredWorkers = new Set<number>();
-  #retiring: Promise<void> = Promise.resolve();
 
   constructor(options: ArbiterOptions) {
     this.#options = options;
@@ -151,79 +111,11 @@ export class Arbiter {
     this.#target = this.#settings.workers;
   }
 
-  /** The metrics and status server, with --metrics-bind. prom-client is loaded only then (~12 MiB). */
-  async #startStatusServer(): Promise<void> {
-    const metricsBind = this.#settings.metricsBind;
-    if (!metricsBind) return;
-    const { PrimaryMetrics, StatusServer } = await import('./status-server.js');
-    const source: StatusSource = {
-      app: this.#options.app,
-      ready: () => this.#state !== 'stopping' && this.#serving().some((r) => r.state === 'ready'),
-      workers: () =>
-        [...this.#workers.values()].map((r) => ({
-          slot: r.slot,
-          pid: r.process.process.pid ?? 0,
-          state: r.state,
-          startedAt: r.startedAt,
-        })),
-      collectWorkerMetrics: () => this.#collectWorkerMetrics(),
-    };
-    this.#metrics = new PrimaryMetrics(source);
-    this.#statusServer = new StatusServer(metricsBind, source, this.#metrics, this.#log);
-    // Up before the workers, so that /ready says "not ready" until one serves.
-    await this.#statusServer.listen();
-  }
-
-  /** Adds a gone worker's counters to #retired; one at a time, as each addition reads the previous sum. */
-  #retire(workerId: number, metrics: MetricsJson): void {
-    this.#retiredWorkers.add(workerId);
-    this.#retiring = this.#retiring.then(async () => {
-      const [{ AggregatorRegistry }, { cumulativeOnly }] = await Promise.all([
-        import('prom-client'),
-        import('../http/metrics.js'),
-      ]);
-      const summed = AggregatorRegistry.aggregate([this.#retired, cumulativeOnly(metrics)]);
-      this.#retired = await summed.getMetricsAsJSON();
-    });
-  }
-
-  /**
-   * Asks every worker for its metrics; those that do not answer within METRICS_WAIT_MS are left out.
-   * The totals of workers that are gone come along, so that sums across workers never go down (a
-   * worker replaced by max-requests would otherwise look to Prometheus like a counter reset).
-   */
-  #collectWorkerMetrics(): Promise<MetricsJson[]> {
-    const id = ++this.#metricsRequests;
-    const asked = [...this.#workers.values()].filter((r) => r.state !== 'booting' && r.process.isConnected());
-    const answers = new Map<number, MetricsJson>();
-    return new Promise((resolve) => {
-      const finish = () => {
-        clearTimeout(timer);
-        this.#metricsWaiting.delete(id);
-        const live = [...answers].filter(([worker]) => !this.#retiredWorkers.has(worker)).map(([, metrics]) => metrics);
-        void this.#retiring.then(() => resolve([...live, this.#retired]));
-      };
-      const timer = setTimeout(finish, METRICS_WAIT_MS);
-      this.#metricsWaiting.set(id, (worker, metrics) => {
-        answers.set(worker, metrics);
-        if (answers.size === asked.length) finish();
-      });
-      if (asked.length === 0) return finish();
-      for (const record of asked) this.#command(record, { gantry: 'collect-metrics', id });
-    });
-  }
-
-  #context(): ServerContext {
-    const workers = this.#serving().map((r) => ({ id: r.slot, pid: r.process.process.pid ?? 0 }));
-    return { settings: this.#settings, log: this.#log, workers };
-  }
-
   /** Runs until stopped; resolves with the exit code, or rejects with the error that halted the server. */
   async run(): Promise<ExitCodeValue> {
     process.title = `gantry: primary [${this.#options.app}]`;
     // Signal handlers come first: a stop while starting up (a preload that hangs, as PID 1) is heard.
-    const onSignal = (signal: HandledSignal) => () => this.#enqueue(signal);
-    const handlers = HANDLED_SIGNALS.map((signal) => [signal, onSignal(signal)] as const);
+    const handlers = HANDLED_SIGNALS.map((signal) => [signal, () => this.#onSignal(signal)] as const);
     for (const [signal, handler] of handlers) process.on(signal, handler);
     try {
       const stoppedBy = await this.#startUp();
@@ -232,27 +124,29 @@ export class Arbiter {
         return ExitCode.OK;
       }
       cluster.setupPrimary({ exec: WORKER_MAIN, args: [] });
-      cluster.on('message', this.#onMessage);
-      cluster.on('exit', this.#onExit);
+      cluster.on('message', this.#onClusterMessage);
+      cluster.on('exit', this.#onClusterExit);
       this.#log.info(`starting gantry for ${this.#options.app} with ${this.#target} workers (primary pid ${process.pid})`);
       for (let slot = 1; slot <= this.#target; slot++) this.#spawn(slot);
-      while (!this.#finished()) {
+      while (!(this.#state === 'stopping' && this.#workers.size === 0)) {
         await this.#sleep(this.#nextWake());
-        for (let signal = this.#signals.shift(); signal; signal = this.#signals.shift()) this.#dispatch(signal);
+        for (let event = this.#events.shift(); event; event = this.#events.shift()) this.#handle(event);
         this.#housekeeping();
       }
     } finally {
       for (const [signal, handler] of handlers) process.off(signal, handler);
-      cluster.off('message', this.#onMessage);
-      cluster.off('exit', this.#onExit);
+      cluster.off('message', this.#onClusterMessage);
+      cluster.off('exit', this.#onClusterExit);
       await runHook(this.#hooks, 'onExit', this.#context());
       this.#statusServer?.close();
-      if (this.#settings.pid) await rm(this.#settings.pid, { force: true });
+      await removePidFile(this.#settings.pid);
     }
     if (this.#halt) throw this.#halt;
     this.#log.info('stopped');
     return ExitCode.OK;
   }
+
+  // --- start-up, before the loop
 
   /**
    * What comes before the first worker: the onStarting hook, the status server, preload, stale unix
@@ -275,20 +169,36 @@ export class Arbiter {
     ];
     const stop = this.#stopRequested.promise.then((signal) => ({ stoppedBy: signal }));
     for (const [what, step] of steps) {
-      const outcome = await Promise.race([
-        withTimeLimit(step(), settings.bootTimeout * 1000, () => {
-          throw new GantryError(
-            ErrorCode.BOOT_TIMEOUT,
-            `${what} did not finish within boot-timeout (${settings.bootTimeout} s).`,
-            {},
-          );
-        }).then(() => undefined),
-        stop,
-      ]);
+      const limited = withTimeLimit(step(), settings.bootTimeout * 1000, () => {
+        throw new GantryError(ErrorCode.BOOT_TIMEOUT, `${what} did not finish within boot-timeout (${settings.bootTimeout} s).`);
+      });
+      const outcome = await Promise.race([limited.then(() => undefined), stop]);
       if (outcome) return outcome.stoppedBy;
     }
     this.#started = true;
     return undefined;
+  }
+
+  /** The metrics and status server, with --metrics-bind. prom-client is loaded only then (~12 MiB). */
+  async #startStatusServer(): Promise<void> {
+    const metricsBind = this.#settings.metricsBind;
+    if (!metricsBind) return;
+    const [{ PrimaryMetrics }, { StatusServer }] = await Promise.all([import('./metrics.js'), import('./status-server.js')]);
+    const source: StatusSource = {
+      app: this.#options.app,
+      ready: () => this.#state !== 'stopping' && this.#serving().some((r) => r.phase.kind === 'ready'),
+      workers: () =>
+        [...this.#workers.values()].map((r) => ({ slot: r.slot, pid: r.pid, state: r.state, startedAt: r.startedAt })),
+      askWorkers: (id) => {
+        const asked = [...this.#workers.values()].filter((r) => r.phase.kind !== 'booting' && r.process.isConnected());
+        for (const record of asked) this.#command(record, { gantry: 'collect-metrics', id });
+        return asked.length;
+      },
+    };
+    this.#metrics = new PrimaryMetrics(source);
+    this.#statusServer = new StatusServer(metricsBind, source, this.#metrics, this.#log);
+    // Up before the workers, so that /ready says "not ready" until one serves.
+    await this.#statusServer.listen();
   }
 
   /** preload: the app must load in the primary before any worker is forked (it is then closed again). */
@@ -297,7 +207,7 @@ export class Arbiter {
     const app = await loadApp(this.#options.app, {
       cwd: this.#options.cwd,
       context: { workerId: 0 },
-      fresh: this.#state !== 'booting',
+      fresh: this.#started,
       appKind: settings.appKind,
       adoptWithinMs: settings.bootTimeout * 1000,
     });
@@ -305,25 +215,35 @@ export class Arbiter {
     this.#log.info(`preload: ${this.#options.app} loads (${settings.workers} workers will serve it)`);
   }
 
-  #finished(): boolean {
-    return this.#state === 'stopping' && this.#workers.size === 0;
-  }
+  // --- the loop
 
-  /** Sleep until the next tick, or sooner when a respawn is due. */
-  #nextWake(): number {
-    const due = Math.min(...this.#respawns.values()) - Date.now();
-    return Math.max(0, Math.min(TICK_MS, due));
-  }
-
-  #enqueue(signal: HandledSignal): void {
-    if (!this.#started && (signal === 'SIGTERM' || signal === 'SIGINT' || signal === 'SIGQUIT')) {
-      this.#stopRequested.resolve(signal);
-    }
-    this.#signals.push(signal);
+  #enqueue(event: LoopEvent): void {
+    this.#events.push(event);
     this.#wake?.();
   }
 
+  #onSignal(signal: HandledSignal): void {
+    if (!this.#started && (signal === 'SIGTERM' || signal === 'SIGINT' || signal === 'SIGQUIT')) {
+      this.#stopRequested.resolve(signal);
+    }
+    this.#enqueue({ kind: 'signal', signal });
+  }
+
+  #onClusterMessage = (worker: Worker, message: WorkerMessage): void => {
+    const record = this.#workers.get(worker.id);
+    if (!record || typeof message?.gantry !== 'string') return;
+    if (message.gantry === 'metrics') return this.#metrics?.answer(message.id, worker.id, message.metrics);
+    this.#enqueue({ kind: 'message', record, message });
+  };
+
+  #onClusterExit = (worker: Worker, code: number | null, signal: NodeJS.Signals | null): void => {
+    const record = this.#workers.get(worker.id);
+    if (record) this.#enqueue({ kind: 'exit', record, code, signal });
+  };
+
+  /** Sleeps until the next tick, an event, or a respawn that is due. */
   #sleep(ms: number): Promise<void> {
+    if (this.#events.length > 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done() {
@@ -333,6 +253,26 @@ export class Arbiter {
       this.#wake = done;
     });
   }
+
+  #nextWake(): number {
+    const due = Math.min(...this.#respawns.values()) - Date.now();
+    return Math.max(0, Math.min(TICK_MS, due));
+  }
+
+  #handle(event: LoopEvent): void {
+    switch (event.kind) {
+      case 'signal':
+        return this.#dispatch(event.signal);
+      case 'message':
+        return this.#onMessage(event.record, event.message);
+      case 'exit':
+        return this.#onExit(event.record, event.code, event.signal);
+      case 'reload':
+        return this.#startReload(event.next);
+    }
+  }
+
+  // --- signals
 
   #dispatch(signal: HandledSignal): void {
     if (this.#state === 'stopping' && signal !== 'SIGINT' && signal !== 'SIGQUIT') return;
@@ -355,50 +295,46 @@ export class Arbiter {
 
   /**
    * HUP: read the settings again and replace every worker, losing no request. Reading the settings (and
-   * preload's check) runs in the background, bounded by boot-timeout, so that the loop keeps handling
-   * signals and supervising workers meanwhile.
+   * preload's check) runs in the background, bounded by boot-timeout; what it read comes back to the
+   * loop as an event.
    */
   #handleHup(): void {
-    if (this.#preparing || this.#reload) return void this.#log.warn('SIGHUP: a reload is already in progress; ignored');
+    if (this.#preparing || this.#reloading()) return void this.#log.warn('SIGHUP: a reload is already in progress; ignored');
     this.#log.info('SIGHUP: reloading (settings, then new workers; the old ones drain once the new ones serve)');
-    this.#preparing = this.#prepareReload().finally(() => (this.#preparing = undefined));
+    this.#preparing = true;
+    void this.#prepareReload().finally(() => (this.#preparing = false));
   }
 
   async #prepareReload(): Promise<void> {
     const limitMs = this.#settings.bootTimeout * 1000;
-    let next: LoadedServerConfig;
+    const read = async () => {
+      const loaded = await this.#options.reload();
+      if (loaded.settings.preload) await this.#preload(loaded.settings);
+      await runHook(loaded.hooks, 'onReload', { ...this.#context(), settings: loaded.settings });
+      for (const bind of loaded.settings.bind) {
+        if (!this.#settings.bind.some((b) => formatBind(b) === formatBind(bind))) await removeStaleUnixSocket(bind);
+      }
+      return loaded;
+    };
     try {
-      next = await withDeadline(
-        (async () => {
-          const loaded = await this.#options.reload();
-          if (loaded.settings.preload) await this.#preload(loaded.settings);
-          await runHook(loaded.hooks, 'onReload', { ...this.#context(), settings: loaded.settings });
-          for (const bind of loaded.settings.bind) {
-            if (!this.#settings.bind.some((b) => formatBind(b) === formatBind(bind))) await removeStaleUnixSocket(bind);
-          }
-          return loaded;
-        })(),
-        limitMs,
-        `reading the settings took longer than boot-timeout (${limitMs / 1000} s)`,
-      );
+      const next = await withTimeLimit(read(), limitMs, () => {
+        throw new Error(`reading the settings took longer than boot-timeout (${limitMs / 1000} s)`);
+      });
+      this.#enqueue({ kind: 'reload', next });
     } catch (error) {
-      return void this.#log.error(`reload aborted, the current workers keep serving: ${describeError(error)}`);
+      this.#log.error(`reload aborted, the current workers keep serving: ${describeError(error)}`);
     }
-    if (this.#state === 'stopping') return;
-    // A max-requests replacement under way is superseded: every worker is replaced now.
-    for (const succession of this.#successions()) this.#abandon(succession, 'superseded by a reload', { quiet: true });
-    const previousTarget = this.#target;
-    this.#target = next.settings.workers;
-    this.#respawns.clear();
-    const succession: Succession = { kind: 'reload', incoming: new Set(), outgoing: this.#serving(), ...next, previousTarget };
-    this.#reload = succession;
-    for (let slot = 1; slot <= this.#target; slot++) succession.incoming.add(this.#spawn(slot, succession));
-    this.#wake?.();
   }
 
-  /** The successions under way, each once. */
-  #successions(): Succession[] {
-    return [...new Set([...this.#workers.values()].flatMap((r) => (r.succession ? [r.succession] : [])))];
+  #startReload(next: LoadedServerConfig): void {
+    if (this.#state === 'stopping') return;
+    // A max-requests replacement under way is superseded: every worker is replaced now.
+    for (const succession of this.#successions) this.#abandon(succession, 'superseded by a reload', { quiet: true });
+    const succession = new Succession('reload', next, this.#serving(), this.#target);
+    this.#successions.add(succession);
+    this.#target = next.settings.workers;
+    this.#respawns.clear();
+    for (let slot = 1; slot <= this.#target; slot++) succession.incoming.add(this.#spawn(slot, succession));
   }
 
   /** TERM: graceful stop. Repeated, it changes nothing (some supervisors send it twice); INT/QUIT hurry it. */
@@ -430,331 +366,98 @@ export class Arbiter {
     for (const record of this.#workers.values()) this.#command(record, { gantry: 'reopen-logs' });
   }
 
-  #stop(command: PrimaryMessage, withinMs: number): void {
-    this.#state = 'stopping';
-    this.#respawns.clear();
-    this.#stopDeadline = Math.min(this.#stopDeadline, Date.now() + withinMs);
-    for (const record of this.#workers.values()) {
-      if (command.gantry === 'drain' && record.state === 'draining') continue;
-      // The command first: how it is sent depends on the state the worker is in now.
-      this.#command(record, command);
-      record.state = 'draining';
-    }
-  }
+  // --- workers' messages and exits
 
-  /**
-   * Sends a command; a worker whose channel is already closed (it is exiting) gets TERM instead. The
-   * callback matters: without one, a send on a channel closing under it would throw in the primary.
-   * A worker that has not said anything yet may not be listening to its channel (node drops a message
-   * nobody listens to): it is told to stop by signal, whose default action (exit) is right until its
-   * handler takes over (TERM drains, INT quits).
-   */
-  #command(record: WorkerRecord, command: PrimaryMessage): void {
-    const fallback = () => void record.process.process.kill('SIGTERM');
-    if (record.state === 'booting' && !record.loaded && (command.gantry === 'drain' || command.gantry === 'quit')) {
-      return void record.process.process.kill(command.gantry === 'drain' ? 'SIGTERM' : 'SIGINT');
-    }
-    if (!record.process.isConnected()) return fallback();
-    record.process.send(command, undefined, {}, (error: Error | null) => {
-      if (error) fallback();
-    });
-  }
-
-  /** Workers that count toward the target: booting or serving, not draining, not a pending successor. */
-  #serving(): WorkerRecord[] {
-    return [...this.#workers.values()].filter((r) => r.state !== 'draining' && !r.succession);
-  }
-
-  #housekeeping(): void {
-    const now = Date.now();
-    const parent = this.#options.exitWithParent;
-    if (parent !== undefined && process.ppid !== parent && this.#state !== 'stopping') {
-      this.#log.warn(`the process that started gantry (pid ${parent}) is gone: stopping`);
-      this.#handleTerm();
-    }
-    if (this.#state === 'stopping') {
-      if (now >= this.#stopDeadline) this.#killAll('SIGKILL');
-      return;
-    }
-    for (const record of this.#workers.values()) this.#watch(record, now);
-    if (this.#reload) return;
-    this.#manageWorkers(now);
-  }
-
-  /** Kills workers that are hung, late to boot or late to finish draining. */
-  #watch(record: WorkerRecord, now: number): void {
-    const pid = record.process.process.pid;
-    if (record.killAt !== undefined) {
-      if (now >= record.killAt) record.process.process.kill('SIGKILL');
-      return;
-    }
-    const { timeout, bootTimeout, gracefulTimeout } = record.settings;
-    if (record.state === 'booting' && now - record.startedAt > bootTimeout * 1000) {
-      record.bootFailure = {
-        code: ErrorCode.APP_BOOT,
-        message: `worker ${record.slot} (pid ${pid}) was not serving ${bootTimeout} s after it started (boot-timeout)`,
-      };
-      record.killAt = now;
-      record.process.process.kill('SIGKILL');
-    } else if (record.state === 'ready' && timeout > 0 && now - record.lastHeartbeat > timeout * 1000 + HEARTBEAT_SLACK_MS) {
-      const silent = ((now - record.lastHeartbeat) / 1000).toFixed(1);
-      this.#log.error(`worker ${record.slot} (pid ${pid}) is hung: no heartbeat for ${silent} s (timeout ${timeout} s); SIGABRT`);
-      record.killAt = now + ABORT_GRACE_MS;
-      record.process.process.kill('SIGABRT');
-    } else if (record.state === 'draining' && now - record.lastHeartbeat > stopBudgetMs(gracefulTimeout)) {
-      this.#log.warn(`worker ${record.slot} (pid ${pid}) is still draining past graceful-timeout: SIGKILL`);
-      record.killAt = now;
-    }
-  }
-
-  #manageWorkers(now: number): void {
-    const serving = this.#serving();
-    const taken = new Set(serving.map((r) => r.slot));
-    // A respawn for a slot that is gone (TTOU) or taken again must not keep the loop awake.
-    for (const slot of this.#respawns.keys()) if (slot > this.#target || taken.has(slot)) this.#respawns.delete(slot);
-    for (let slot = 1; slot <= this.#target; slot++) {
-      if (taken.has(slot)) continue;
-      const notBefore = this.#respawns.get(slot) ?? 0;
-      if (now < notBefore) continue;
-      this.#respawns.delete(slot);
-      this.#spawn(slot);
-    }
-    for (const record of serving.filter((r) => r.slot > this.#target)) this.#drain(record);
-    for (const record of serving) {
-      const asked = record.recycle;
-      if (asked && record.state === 'ready' && !this.#inSuccession(record) && now - asked.at >= RECYCLE_RETRY_MS) {
-        this.#recycle(record, asked.reason, now);
-      }
-    }
-  }
-
-  /** The succession under way that replaces this worker, if any. */
-  #successionReplacing(record: WorkerRecord): Succession | undefined {
-    return this.#successions().find((succession) => succession.outgoing.includes(record));
-  }
-
-  #inSuccession(record: WorkerRecord): boolean {
-    return this.#successionReplacing(record) !== undefined;
-  }
-
-  #drain(record: WorkerRecord): void {
-    this.#command(record, { gantry: 'drain', timeoutMs: record.settings.gracefulTimeout * 1000 });
-    record.state = 'draining';
-    record.lastHeartbeat = Date.now();
-  }
-
-  #killAll(signal: NodeJS.Signals): void {
-    for (const record of this.#workers.values()) {
-      this.#log.warn(`worker ${record.slot} (pid ${record.process.process.pid}) did not stop in time: ${signal}`);
-      record.process.process.kill(signal);
-    }
-  }
-
-  /** A worker for `slot`, with the succession's settings and hooks when it is one's successor. */
-  #spawn(slot: number, succession?: Succession): WorkerRecord {
-    const settings = succession?.settings ?? this.#settings;
-    const { maxRequests, maxRequestsJitter, maxWorkerMemory } = settings;
-    const spec: WorkerSpec = {
-      settings,
-      app: this.#options.app,
-      cwd: this.#options.cwd,
-      workerId: slot,
-      appArgs: this.#options.appArgs,
-      maxRequests: maxRequests > 0 ? maxRequests + randomInt(maxRequestsJitter + 1) : 0,
-      // Between 90% and 100% of the setting, never over it.
-      maxMemoryMiB: maxWorkerMemory > 0 ? Math.round(maxWorkerMemory * (0.9 + Math.random() * 0.1)) : 0,
-      ...(succession ? { deferListen: true } : {}),
-    };
-    // Workers read the config file only for their own hooks: its import-time code need not run N times.
-    const hooks = succession?.hooks ?? this.#hooks;
-    const configFile = this.#options.configFile;
-    if (configFile && (hooks.postFork || hooks.workerExit)) Object.assign(spec, { configFile });
-    const worker = cluster.fork({ [WORKER_SETTINGS_ENV]: JSON.stringify(spec) });
-    // An IPC failure with a dying worker is not the primary's problem: its exit is handled in #onExit.
-    worker.on('error', (error) => this.#log.debug({ err: error }, `worker ${slot} channel error`));
-    const now = Date.now();
-    const record: WorkerRecord = { slot, process: worker, settings, startedAt: now, state: 'booting', lastHeartbeat: now };
-    if (succession) record.succession = succession;
-    this.#workers.set(worker.id, record);
-    this.#log.info(`worker ${slot} (pid ${worker.process.pid}) booting`);
-    return record;
-  }
-
-  #onMessage = (worker: Worker, message: unknown): void => {
-    const record = this.#workers.get(worker.id);
-    if (!record || !isWorkerMessage(message)) return;
+  #onMessage(record: WorkerRecord, message: WorkerMessage): void {
+    const phase = record.phase;
     switch (message.gantry) {
       case 'heartbeat':
-        if (record.state !== 'draining') record.lastHeartbeat = Date.now();
+        if (phase.kind === 'ready') phase.lastHeartbeat = Date.now();
         return;
       case 'loaded':
         return this.#onLoaded(record);
       case 'ready':
         return this.#onReady(record);
       case 'boot-error':
-        record.bootFailure = message;
+        if (phase.kind === 'booting') phase.failure = message;
         return;
       case 'recycle':
-        return this.#recycle(record, message.reason, Date.now());
+        return this.#recycle(record, message.reason);
       case 'crashed':
         return this.#onCrashed(record);
-      case 'metrics':
-        return this.#metricsWaiting.get(message.id)?.(worker.id, message.metrics);
       case 'final-metrics':
-        return this.#retire(worker.id, message.metrics);
+        return this.#metrics?.retire(record.process.id, message.metrics);
       case 'stopped-accepting':
         // node:cluster has taken this worker off the listener by now (its own message came first), so
         // this answer is the last thing it can receive before a handed-off connection could be lost.
         return this.#command(record, { gantry: 'no-more-connections' });
+      case 'metrics':
+        return; // answered where it arrives (#onClusterMessage)
     }
-  };
+  }
 
   /** A successor loaded the app; once all of its succession's successors have, they all open their listeners. */
   #onLoaded(record: WorkerRecord): void {
-    record.loaded = true;
-    const succession = record.succession;
-    if (!succession || ![...succession.incoming].every((r) => r.loaded)) return;
+    if (record.phase.kind !== 'booting') return;
+    record.phase.loaded = true;
+    const succession = this.#bringing(record);
+    if (!succession?.loaded) return;
     for (const successor of succession.incoming) this.#command(successor, { gantry: 'listen' });
   }
 
   #onReady(record: WorkerRecord): void {
-    if (record.state !== 'booting') return;
-    record.state = 'ready';
-    record.lastHeartbeat = Date.now();
-    this.#log.info(`worker ${record.slot} (pid ${record.process.process.pid}) ready`);
-    const succession = record.succession;
-    if (succession && [...succession.incoming].every((r) => r.state === 'ready')) this.#complete(succession);
-    this.#announceIfReady();
-  }
-
-  #announceIfReady(): void {
-    if (this.#state !== 'booting') return;
-    const ready = this.#serving().filter((r) => r.state === 'ready').length;
-    if (ready < this.#target) return;
-    this.#state = 'running';
-    const urls = this.#settings.bind.map(bindUrl).join(', ');
-    this.#log.info(`listening at ${urls} with ${ready} workers`);
-    void runHook(this.#hooks, 'whenReady', this.#context());
-  }
-
-  /** max-requests, max-worker-memory: start a successor for this worker; drain it once the successor serves. */
-  #recycle(record: WorkerRecord, reason: RecycleReason, now: number): void {
-    record.recycle = { reason, at: now };
-    if (this.#state !== 'running' || this.#reload || record.state !== 'ready' || this.#inSuccession(record)) return;
-    const succession: Succession = {
-      kind: reason,
-      incoming: new Set(),
-      outgoing: [record],
-      settings: this.#settings,
-      hooks: this.#hooks,
-      previousTarget: this.#target,
-    };
-    succession.incoming.add(this.#spawn(record.slot, succession));
-  }
-
-  #complete(succession: Succession): void {
-    this.#metrics?.restarts.inc({ reason: succession.kind }, succession.outgoing.length);
-    if (succession.kind === 'reload') this.#metrics?.reloads.inc({ result: 'succeeded' });
-    for (const record of succession.incoming) delete record.succession;
-    for (const record of succession.outgoing) if (this.#workers.has(record.process.id)) this.#drain(record);
-    if (succession.kind === 'reload') {
-      const previousPid = this.#settings.pid;
-      this.#settings = succession.settings;
-      this.#hooks = succession.hooks;
-      this.#reload = undefined;
-      if (previousPid !== this.#settings.pid) void this.#movePidFile(previousPid);
-      this.#log.info(
-        `reload complete: ${succession.incoming.size} new workers serving, ${succession.outgoing.length} old ones draining`,
-      );
+    if (record.phase.kind !== 'booting') return;
+    record.phase = { kind: 'ready', lastHeartbeat: Date.now() };
+    this.#backoff.delete(record.slot);
+    this.#log.info(`${record.name} ready`);
+    const succession = this.#bringing(record);
+    if (succession?.ready) this.#complete(succession);
+    if (this.#state === 'booting' && this.#serving().filter((r) => r.phase.kind === 'ready').length >= this.#target) {
+      this.#state = 'running';
+      this.#log.info(`listening at ${this.#settings.bind.map(bindUrl).join(', ')} with ${this.#target} workers`);
+      void runHook(this.#hooks, 'whenReady', this.#context());
     }
   }
-
-  async #movePidFile(previous: string | null): Promise<void> {
-    if (previous) await rm(previous, { force: true });
-    if (this.#settings.pid)
-      await writePidFile(this.#settings.pid).catch((error: unknown) => this.#log.error(describeError(error)));
-  }
-
-  /**
-   * A successor failed (or a reload supersedes a max-requests replacement): the successors drain (one
-   * already serving may have requests in flight; one still booting just exits), and the predecessors,
-   * which never stopped serving, stay.
-   */
-  #abandon(succession: Succession, reason: string, options: { quiet?: boolean } = {}): void {
-    for (const record of succession.incoming) {
-      delete record.succession;
-      if (this.#workers.has(record.process.id)) this.#drain(record);
-    }
-    if (succession.kind === 'reload') {
-      this.#metrics?.reloads.inc({ result: 'failed' });
-      this.#reload = undefined;
-      this.#target = succession.previousTarget;
-      this.#log.error(`reload failed, the old workers keep serving: ${reason}`);
-    } else if (!options.quiet) {
-      const why = succession.kind === 'memory' ? 'max-worker-memory' : 'max-requests';
-      this.#log.error(`could not replace worker ${succession.outgoing[0]?.slot} (${why}), it keeps serving: ${reason}`);
-    }
-  }
-
-  #onExit = (worker: Worker, code: number | null, signal: NodeJS.Signals | null): void => {
-    const record = this.#workers.get(worker.id);
-    if (!record) return;
-    this.#workers.delete(worker.id);
-    // A SIGKILL gantry did not send is most often the kernel's out-of-memory killer.
-    const oom = signal === 'SIGKILL' && record.killAt === undefined ? ' (perhaps out of memory?)' : '';
-    const how = signal ? `was killed by ${signal}${oom}` : `exited with code ${code}`;
-    const reason = record.crashed
-      ? 'crashed'
-      : record.state === 'draining'
-        ? 'stopped'
-        : record.bootFailure
-          ? 'failed to boot'
-          : record.killAt !== undefined
-            ? 'hung'
-            : 'crashed';
-    const level = reason === 'stopped' && code === 0 ? 'info' : 'warn';
-    this.#log[level](`worker ${record.slot} (pid ${worker.process.pid}) ${how}: ${reason}`);
-    this.#wake?.();
-    if (this.#state === 'stopping' || record.state === 'draining') return;
-
-    const failure = record.state === 'booting' ? this.#bootFailureOf(record, code, signal) : undefined;
-    if (record.succession) {
-      return this.#abandon(record.succession, failure?.message ?? `worker ${record.slot} ${how} before it was serving`);
-    }
-    if (failure) return this.#haltWith(failure);
-    // A predecessor that dies mid-succession is replaced by its successor; otherwise respawn its slot.
-    if (!this.#reload && !this.#inSuccessionAfterExit(record)) {
-      const restart: RestartReason = reason === 'hung' ? 'hung' : signal === 'SIGKILL' ? 'killed' : 'crashed';
-      this.#metrics?.restarts.inc({ reason: restart });
-      this.#scheduleRespawn(record, record.state === 'ready');
-    }
-  };
 
   /**
    * A worker caught an uncaught exception: it stops accepting and finishes its requests (up to a few
    * seconds) before it exits. Its slot gets a new worker now, not after that.
    */
   #onCrashed(record: WorkerRecord): void {
-    if (record.state !== 'ready' || this.#state !== 'running') return;
-    record.crashed = true;
-    record.state = 'draining';
-    record.lastHeartbeat = Date.now();
-    if (this.#reload || this.#inSuccessionAfterExit(record)) return;
+    if (record.phase.kind !== 'ready' || this.#state !== 'running') return;
+    record.phase = { kind: 'draining', since: Date.now(), why: 'crashed' };
+    if (this.#leavesSuccession(record)) return;
     this.#metrics?.restarts.inc({ reason: 'crashed' });
-    this.#scheduleRespawn(record, true);
+    this.#scheduleRespawn(record.slot, true);
   }
 
-  /** Whether a succession was replacing this exited worker; if so, it leaves that succession's outgoing. */
-  #inSuccessionAfterExit(record: WorkerRecord): boolean {
-    const outgoing = this.#successionReplacing(record)?.outgoing;
-    if (!outgoing) return false;
-    outgoing.splice(outgoing.indexOf(record), 1);
-    return true;
+  #onExit(record: WorkerRecord, code: number | null, signal: NodeJS.Signals | null): void {
+    this.#workers.delete(record.process.id);
+    const killedByGantry = record.phase.kind === 'killing';
+    // A SIGKILL gantry did not send is most often the kernel's out-of-memory killer.
+    const oom = signal === 'SIGKILL' && !killedByGantry ? ' (perhaps out of memory?)' : '';
+    const how = signal ? `was killed by ${signal}${oom}` : `exited with code ${code}`;
+    const reason = record.exitReason();
+    this.#log[reason === 'stopped' && code === 0 ? 'info' : 'warn'](`${record.name} ${how}: ${reason}`);
+    if (this.#state === 'stopping' || record.leaving) return;
+
+    const phase = record.phase;
+    const failure =
+      phase.kind === 'booting' || (phase.kind === 'killing' && phase.why === 'boot timeout')
+        ? (phase.failure ?? this.#bootFailureOf(record, code, signal))
+        : undefined;
+    const succession = this.#bringing(record);
+    if (succession) return this.#abandon(succession, failure?.message ?? `${record.name} ${how} before it was serving`);
+    if (failure) return this.#haltWith(failure);
+    // A predecessor that dies mid-succession is replaced by its successor; otherwise its slot is respawned.
+    if (this.#leavesSuccession(record)) return;
+    const restart: RestartReason = reason === 'hung' ? 'hung' : signal === 'SIGKILL' ? 'killed' : 'crashed';
+    this.#metrics?.restarts.inc({ reason: restart });
+    this.#scheduleRespawn(record.slot, phase.kind !== 'booting');
   }
 
   /** Why a booting worker exited, or undefined when a signal killed it (respawned, not a boot failure). */
   #bootFailureOf(record: WorkerRecord, exitCode: number | null, signal: NodeJS.Signals | null): BootFailure | undefined {
-    if (record.bootFailure) return record.bootFailure;
     if (signal !== null) return undefined;
     // Its report may not have arrived (exit and message race): the exit code still says what failed.
     const code =
@@ -774,32 +477,239 @@ export class Arbiter {
     };
   }
 
-  #scheduleRespawn(record: WorkerRecord, served: boolean): void {
-    const previous = this.#backoff.get(record.slot) ?? 0;
+  // --- housekeeping
+
+  #housekeeping(): void {
+    const now = Date.now();
+    const parent = this.#options.exitWithParent;
+    if (parent !== undefined && process.ppid !== parent && this.#state !== 'stopping') {
+      this.#log.warn(`the process that started gantry (pid ${parent}) is gone: stopping`);
+      this.#handleTerm();
+    }
+    if (this.#state === 'stopping') {
+      if (now >= this.#stopDeadline) this.#killAll('SIGKILL');
+      return;
+    }
+    for (const record of this.#workers.values()) this.#watch(record, now);
+    if (!this.#reloading()) this.#manageWorkers(now);
+  }
+
+  /** Kills workers that are hung, late to boot or late to finish draining. */
+  #watch(record: WorkerRecord, now: number): void {
+    const { timeout, bootTimeout, gracefulTimeout } = record.settings;
+    const phase = record.phase;
+    switch (phase.kind) {
+      case 'killing':
+        if (now >= phase.at) record.process.process.kill('SIGKILL');
+        return;
+      case 'booting':
+        if (now - record.startedAt > bootTimeout * 1000) {
+          const failure = phase.failure ?? {
+            code: ErrorCode.APP_BOOT,
+            message: `${record.name} was not serving ${bootTimeout} s after it started (boot-timeout)`,
+          };
+          record.phase = { kind: 'killing', at: now, why: 'boot timeout', failure };
+          record.process.process.kill('SIGKILL');
+        }
+        return;
+      case 'ready':
+        if (timeout > 0 && now - phase.lastHeartbeat > timeout * 1000 + HEARTBEAT_SLACK_MS) {
+          const silent = ((now - phase.lastHeartbeat) / 1000).toFixed(1);
+          this.#log.error(`${record.name} is hung: no heartbeat for ${silent} s (timeout ${timeout} s); SIGABRT`);
+          record.phase = { kind: 'killing', at: now + ABORT_GRACE_MS, why: 'hung' };
+          record.process.process.kill('SIGABRT');
+        }
+        return;
+      case 'draining':
+        if (now - phase.since > stopBudgetMs(gracefulTimeout)) {
+          this.#log.warn(`${record.name} is still draining past graceful-timeout: SIGKILL`);
+          record.phase = { kind: 'killing', at: now, why: 'late drain' };
+        }
+        return;
+    }
+  }
+
+  #manageWorkers(now: number): void {
+    const serving = this.#serving();
+    const taken = new Set(serving.map((r) => r.slot));
+    // A respawn for a slot that is gone (TTOU) or taken again must not keep the loop awake.
+    for (const slot of this.#respawns.keys()) if (slot > this.#target || taken.has(slot)) this.#respawns.delete(slot);
+    for (let slot = 1; slot <= this.#target; slot++) {
+      if (taken.has(slot) || now < (this.#respawns.get(slot) ?? 0)) continue;
+      this.#respawns.delete(slot);
+      this.#spawn(slot);
+    }
+    for (const record of serving) {
+      if (record.slot > this.#target) this.#drain(record);
+      else if (record.phase.kind === 'ready' && record.phase.recycle && now - record.phase.recycle.at >= RECYCLE_RETRY_MS) {
+        this.#recycle(record, record.phase.recycle.reason);
+      }
+    }
+  }
+
+  // --- successions
+
+  #reloading(): boolean {
+    return [...this.#successions].some((s) => s.kind === 'reload');
+  }
+
+  /** The succession this worker is a successor in, if any. */
+  #bringing(record: WorkerRecord): Succession | undefined {
+    return [...this.#successions].find((s) => s.incoming.has(record));
+  }
+
+  /** A worker leaving on its own (it exited, it crashed) leaves the succession replacing it, if any: true then. */
+  #leavesSuccession(record: WorkerRecord): boolean {
+    const succession = [...this.#successions].find((s) => s.outgoing.has(record));
+    succession?.outgoing.delete(record);
+    return succession !== undefined || this.#reloading();
+  }
+
+  /** max-requests, max-worker-memory: start a successor for this worker; drain it once the successor serves. */
+  #recycle(record: WorkerRecord, reason: RecycleReason): void {
+    if (record.phase.kind !== 'ready') return;
+    record.phase.recycle = { reason, at: Date.now() };
+    const replacing = [...this.#successions].some((s) => s.outgoing.has(record));
+    if (this.#state !== 'running' || this.#reloading() || replacing) return;
+    const succession = new Succession(reason, { settings: this.#settings, hooks: this.#hooks }, [record], this.#target);
+    this.#successions.add(succession);
+    succession.incoming.add(this.#spawn(record.slot, succession));
+  }
+
+  #complete(succession: Succession): void {
+    this.#successions.delete(succession);
+    this.#metrics?.restarts.inc({ reason: succession.kind }, succession.outgoing.size);
+    for (const record of succession.outgoing) if (this.#workers.has(record.process.id)) this.#drain(record);
+    if (succession.kind !== 'reload') return;
+    this.#metrics?.reloads.inc({ result: 'succeeded' });
+    const previousPid = this.#settings.pid;
+    this.#settings = succession.settings;
+    this.#hooks = succession.hooks;
+    if (previousPid !== this.#settings.pid) {
+      movePidFile(previousPid, this.#settings.pid).catch((error: unknown) => this.#log.error(describeError(error)));
+    }
+    this.#log.info(
+      `reload complete: ${succession.incoming.size} new workers serving, ${succession.outgoing.size} old ones draining`,
+    );
+  }
+
+  /**
+   * A successor failed (or a reload supersedes a max-requests replacement): the successors drain (one
+   * already serving may have requests in flight; one still booting just exits), and the predecessors,
+   * which never stopped serving, stay.
+   */
+  #abandon(succession: Succession, reason: string, options: { quiet?: boolean } = {}): void {
+    this.#successions.delete(succession);
+    for (const record of succession.incoming) if (this.#workers.has(record.process.id)) this.#drain(record);
+    if (succession.kind === 'reload') {
+      this.#metrics?.reloads.inc({ result: 'failed' });
+      this.#target = succession.previousTarget;
+      this.#log.error(`reload failed, the old workers keep serving: ${reason}`);
+    } else if (!options.quiet) {
+      const [replaced] = succession.outgoing;
+      this.#log.error(`could not replace worker ${replaced?.slot} (${succession.cause}), it keeps serving: ${reason}`);
+    }
+  }
+
+  // --- spawning, draining, stopping
+
+  /** A worker for `slot`, with the succession's settings and hooks when it is one's successor. */
+  #spawn(slot: number, succession?: Succession): WorkerRecord {
+    const settings = succession?.settings ?? this.#settings;
+    const hooks = succession?.hooks ?? this.#hooks;
+    const { maxRequests, maxRequestsJitter, maxWorkerMemory } = settings;
+    const configFile = this.#options.configFile;
+    const spec: WorkerSpec = {
+      settings,
+      app: this.#options.app,
+      cwd: this.#options.cwd,
+      workerId: slot,
+      appArgs: this.#options.appArgs,
+      maxRequests: maxRequests > 0 ? maxRequests + randomInt(maxRequestsJitter + 1) : 0,
+      // Between 90% and 100% of the setting, never over it.
+      maxMemoryMiB: maxWorkerMemory > 0 ? Math.round(maxWorkerMemory * (0.9 + Math.random() * 0.1)) : 0,
+      ...(succession ? { deferListen: true } : {}),
+      // Workers read the config file only for their own hooks: its import-time code need not run N times.
+      ...(configFile && (hooks.postFork || hooks.workerExit) ? { configFile } : {}),
+    };
+    const worker = cluster.fork({ [WORKER_SETTINGS_ENV]: JSON.stringify(spec) });
+    // An IPC failure with a dying worker is not the primary's problem: its exit is handled in #onExit.
+    worker.on('error', (error) => this.#log.debug({ err: error }, `worker ${slot} channel error`));
+    const record = new WorkerRecord(slot, worker, settings);
+    this.#workers.set(worker.id, record);
+    this.#log.info(`${record.name} booting`);
+    return record;
+  }
+
+  #scheduleRespawn(slot: number, served: boolean): void {
+    const previous = this.#backoff.get(slot) ?? 0;
+    // A worker that served and then died is replaced at once: a rare crash must never leave its slot
+    // empty (with every slot empty, node:cluster closes the listener and clients are refused). Backoff
+    // is only for a slot whose workers die before they serve (a boot failure proper stops the server).
     const delay = served ? 0 : Math.min(BACKOFF_MAX_MS, previous === 0 ? BACKOFF_FIRST_MS : previous * 2);
-    this.#backoff.set(record.slot, delay);
-    if (delay > 0) this.#log.warn(`worker ${record.slot} died before it served: respawning in ${delay} ms`);
-    this.#respawns.set(record.slot, Date.now() + delay);
-    this.#wake?.();
+    this.#backoff.set(slot, delay);
+    if (delay > 0) this.#log.warn(`worker ${slot} died before it served: respawning in ${delay} ms`);
+    this.#respawns.set(slot, Date.now() + delay);
+  }
+
+  #drain(record: WorkerRecord): void {
+    this.#command(record, { gantry: 'drain', timeoutMs: record.settings.gracefulTimeout * 1000 });
+    record.phase = { kind: 'draining', since: Date.now(), why: 'stopped' };
+  }
+
+  #stop(command: PrimaryMessage, withinMs: number): void {
+    this.#state = 'stopping';
+    this.#respawns.clear();
+    this.#stopDeadline = Math.min(this.#stopDeadline, Date.now() + withinMs);
+    for (const record of this.#workers.values()) {
+      if (command.gantry === 'drain' && record.phase.kind === 'draining') continue;
+      // The command first: how it is sent depends on the phase the worker is in now.
+      this.#command(record, command);
+      record.phase = { kind: 'draining', since: Date.now(), why: 'stopped' };
+    }
+  }
+
+  #killAll(signal: NodeJS.Signals): void {
+    for (const record of this.#workers.values()) {
+      this.#log.warn(`${record.name} did not stop in time: ${signal}`);
+      record.process.process.kill(signal);
+    }
   }
 
   #haltWith(failure: BootFailure): void {
     this.#halt = new GantryError(failure.code, failure.message + (failure.detail ? `\n${failure.detail}` : ''));
     this.#stop({ gantry: 'quit' }, FAST_STOP_MS);
   }
-}
 
-async function writePidFile(path: string): Promise<void> {
-  try {
-    await writeFile(path, `${process.pid}\n`);
-  } catch (error) {
-    throw new GantryError(ErrorCode.PID_FILE, `Cannot write the pid file ${path}: ${describeError(error)}.`);
+  /**
+   * Sends a command; a worker whose channel is already closed (it is exiting) gets TERM instead. The
+   * callback matters: without one, a send on a channel closing under it would throw in the primary.
+   * A worker that has not said anything yet may not be listening to its channel (node drops a message
+   * nobody listens to): it is told to stop by signal, whose default action (exit) is right until its
+   * handler takes over (TERM drains, INT quits).
+   */
+  #command(record: WorkerRecord, command: PrimaryMessage): void {
+    const fallback = () => void record.process.process.kill('SIGTERM');
+    const unheard = record.phase.kind === 'booting' && !record.phase.loaded;
+    if (unheard && (command.gantry === 'drain' || command.gantry === 'quit')) {
+      return void record.process.process.kill(command.gantry === 'drain' ? 'SIGTERM' : 'SIGINT');
+    }
+    if (!record.process.isConnected()) return fallback();
+    record.process.send(command, undefined, {}, (error: Error | null) => {
+      if (error) fallback();
+    });
   }
-}
 
-/** `task`, or a rejection with `message` once `ms` have passed. */
-function withDeadline<T>(task: Promise<T>, ms: number, message: string): Promise<T> {
-  return withTimeLimit(task, ms, () => {
-    throw new Error(message);
-  });
+  /**
+   * Workers that count toward the target: booting or serving (a hung or late-booting one being killed
+   * holds its slot until it is gone), not leaving, not a pending successor.
+   */
+  #serving(): WorkerRecord[] {
+    return [...this.#workers.values()].filter((r) => !r.leaving && this.#bringing(r) === undefined);
+  }
+
+  #context(): ServerContext {
+    const workers = this.#serving().map((r) => ({ id: r.slot, pid: r.pid }));
+    return { settings: this.#settings, log: this.#log, workers };
+  }
 }

@@ -2,7 +2,7 @@
 import { ExitCode } from '../../errors.js';
 import { WORKER_SETTINGS_ENV } from '../../internal-env.js';
 import type { WorkerSpec } from '../messages.js';
-import { runWorker } from './worker.js';
+import { WorkerProcess } from './worker.js';
 
 const spec = process.env[WORKER_SETTINGS_ENV];
 if (spec === undefined) {
@@ -11,4 +11,4 @@ if (spec === undefined) {
 }
 // The app should see the environment it was given, not gantry's plumbing.
 delete process.env[WORKER_SETTINGS_ENV];
-await runWorker(JSON.parse(spec) as WorkerSpec);
+await new WorkerProcess(JSON.parse(spec) as WorkerSpec).run();
