@@ -20,14 +20,7 @@ import { withTimeLimit } from '../../time-limit.js';
 import { loadApp } from '../app/load.js';
 import { bindUrl, formatBind, removeStaleUnixSocket } from '../bind.js';
 import { type Hooks, type ServerContext, runHook } from '../hooks.js';
-import {
-  HEARTBEAT_MS,
-  type PrimaryMessage,
-  type RecycleReason,
-  type WorkerMessage,
-  type WorkerSpec,
-  stopBudgetMs,
-} from '../messages.js';
+import { type PrimaryMessage, type RecycleReason, type WorkerMessage, type WorkerSpec, stopBudgetMs } from '../messages.js';
 import type { ServerSettings } from '../settings.js';
 import type { PrimaryMetrics, RestartReason, StatusSource } from './metrics.js';
 import { movePidFile, removePidFile, writePidFile } from './pid-file.js';
@@ -39,10 +32,6 @@ const WORKER_MAIN = fileURLToPath(new URL('../worker/main.js', import.meta.url))
 const TICK_MS = 1000;
 /** A fast stop (INT/QUIT) waits this long for workers before SIGKILL. */
 const FAST_STOP_MS = 2000;
-/** After SIGABRT, a hung worker gets this long before SIGKILL. */
-const ABORT_GRACE_MS = 2000;
-/** Slack over `timeout` before a silent worker counts as hung: a heartbeat comes every HEARTBEAT_MS. */
-const HEARTBEAT_SLACK_MS = HEARTBEAT_MS + 500;
 /** Respawn backoff for a slot whose workers die before they serve: doubles up to the cap, reset by one that serves. */
 const BACKOFF_FIRST_MS = 100;
 const BACKOFF_MAX_MS = 10_000;
@@ -191,7 +180,7 @@ export class Arbiter {
         [...this.#workers.values()].map((r) => ({ slot: r.slot, pid: r.pid, state: r.state, startedAt: r.startedAt })),
       askWorkers: (id) => {
         const asked = [...this.#workers.values()].filter((r) => r.phase.kind !== 'booting' && r.process.isConnected());
-        for (const record of asked) this.#command(record, { gantry: 'collect-metrics', id });
+        for (const record of asked) record.command({ gantry: 'collect-metrics', id });
         return asked.length;
       },
     };
@@ -363,7 +352,7 @@ export class Arbiter {
 
   #handleUsr1(): void {
     this.#log.info('SIGUSR1: reopening log files');
-    for (const record of this.#workers.values()) this.#command(record, { gantry: 'reopen-logs' });
+    for (const record of this.#workers.values()) record.command({ gantry: 'reopen-logs' });
   }
 
   // --- workers' messages and exits
@@ -390,7 +379,7 @@ export class Arbiter {
       case 'stopped-accepting':
         // node:cluster has taken this worker off the listener by now (its own message came first), so
         // this answer is the last thing it can receive before a handed-off connection could be lost.
-        return this.#command(record, { gantry: 'no-more-connections' });
+        return record.command({ gantry: 'no-more-connections' });
       case 'metrics':
         return; // answered where it arrives (#onClusterMessage)
     }
@@ -402,7 +391,7 @@ export class Arbiter {
     record.phase.loaded = true;
     const succession = this.#bringing(record);
     if (!succession?.loaded) return;
-    for (const successor of succession.incoming) this.#command(successor, { gantry: 'listen' });
+    for (const successor of succession.incoming) successor.command({ gantry: 'listen' });
   }
 
   #onReady(record: WorkerRecord): void {
@@ -442,10 +431,8 @@ export class Arbiter {
     if (this.#state === 'stopping' || record.leaving) return;
 
     const phase = record.phase;
-    const failure =
-      phase.kind === 'booting' || (phase.kind === 'killing' && phase.why === 'boot timeout')
-        ? (phase.failure ?? this.#bootFailureOf(record, code, signal))
-        : undefined;
+    const booting = phase.kind === 'booting' || (phase.kind === 'killing' && phase.why === 'boot timeout');
+    const failure = booting ? record.bootFailure(code, signal) : undefined;
     const succession = this.#bringing(record);
     if (succession) return this.#abandon(succession, failure?.message ?? `${record.name} ${how} before it was serving`);
     if (failure) return this.#haltWith(failure);
@@ -454,27 +441,6 @@ export class Arbiter {
     const restart: RestartReason = reason === 'hung' ? 'hung' : signal === 'SIGKILL' ? 'killed' : 'crashed';
     this.#metrics?.restarts.inc({ reason: restart });
     this.#scheduleRespawn(record.slot, phase.kind !== 'booting');
-  }
-
-  /** Why a booting worker exited, or undefined when a signal killed it (respawned, not a boot failure). */
-  #bootFailureOf(record: WorkerRecord, exitCode: number | null, signal: NodeJS.Signals | null): BootFailure | undefined {
-    if (signal !== null) return undefined;
-    // Its report may not have arrived (exit and message race): the exit code still says what failed.
-    const code =
-      exitCode === ExitCode.APP_LOAD_ERROR
-        ? ErrorCode.APP_EXPORT
-        : exitCode === ExitCode.USAGE
-          ? ErrorCode.APP_CONFIG
-          : ErrorCode.APP_BOOT;
-    // 13 is node's own: the main module's top-level await never settled and nothing else was left to run.
-    const why =
-      exitCode === 13
-        ? ' (node: a top-level await that never settled, such as an app module awaiting a promise nothing resolves)'
-        : '';
-    return {
-      code,
-      message: `worker ${record.slot} exited with code ${exitCode} while loading the app, before it was ready${why}`,
-    };
   }
 
   // --- housekeeping
@@ -490,43 +456,8 @@ export class Arbiter {
       if (now >= this.#stopDeadline) this.#killAll('SIGKILL');
       return;
     }
-    for (const record of this.#workers.values()) this.#watch(record, now);
+    for (const record of this.#workers.values()) record.watch(now, this.#log);
     if (!this.#reloading()) this.#manageWorkers(now);
-  }
-
-  /** Kills workers that are hung, late to boot or late to finish draining. */
-  #watch(record: WorkerRecord, now: number): void {
-    const { timeout, bootTimeout, gracefulTimeout } = record.settings;
-    const phase = record.phase;
-    switch (phase.kind) {
-      case 'killing':
-        if (now >= phase.at) record.process.process.kill('SIGKILL');
-        return;
-      case 'booting':
-        if (now - record.startedAt > bootTimeout * 1000) {
-          const failure = phase.failure ?? {
-            code: ErrorCode.APP_BOOT,
-            message: `${record.name} was not serving ${bootTimeout} s after it started (boot-timeout)`,
-          };
-          record.phase = { kind: 'killing', at: now, why: 'boot timeout', failure };
-          record.process.process.kill('SIGKILL');
-        }
-        return;
-      case 'ready':
-        if (timeout > 0 && now - phase.lastHeartbeat > timeout * 1000 + HEARTBEAT_SLACK_MS) {
-          const silent = ((now - phase.lastHeartbeat) / 1000).toFixed(1);
-          this.#log.error(`${record.name} is hung: no heartbeat for ${silent} s (timeout ${timeout} s); SIGABRT`);
-          record.phase = { kind: 'killing', at: now + ABORT_GRACE_MS, why: 'hung' };
-          record.process.process.kill('SIGABRT');
-        }
-        return;
-      case 'draining':
-        if (now - phase.since > stopBudgetMs(gracefulTimeout)) {
-          this.#log.warn(`${record.name} is still draining past graceful-timeout: SIGKILL`);
-          record.phase = { kind: 'killing', at: now, why: 'late drain' };
-        }
-        return;
-    }
   }
 
   #manageWorkers(now: number): void {
@@ -653,7 +584,7 @@ export class Arbiter {
   }
 
   #drain(record: WorkerRecord): void {
-    this.#command(record, { gantry: 'drain', timeoutMs: record.settings.gracefulTimeout * 1000 });
+    record.command({ gantry: 'drain', timeoutMs: record.settings.gracefulTimeout * 1000 });
     record.phase = { kind: 'draining', since: Date.now(), why: 'stopped' };
   }
 
@@ -664,7 +595,7 @@ export class Arbiter {
     for (const record of this.#workers.values()) {
       if (command.gantry === 'drain' && record.phase.kind === 'draining') continue;
       // The command first: how it is sent depends on the phase the worker is in now.
-      this.#command(record, command);
+      record.command(command);
       record.phase = { kind: 'draining', since: Date.now(), why: 'stopped' };
     }
   }
@@ -679,25 +610,6 @@ export class Arbiter {
   #haltWith(failure: BootFailure): void {
     this.#halt = new GantryError(failure.code, failure.message + (failure.detail ? `\n${failure.detail}` : ''));
     this.#stop({ gantry: 'quit' }, FAST_STOP_MS);
-  }
-
-  /**
-   * Sends a command; a worker whose channel is already closed (it is exiting) gets TERM instead. The
-   * callback matters: without one, a send on a channel closing under it would throw in the primary.
-   * A worker that has not said anything yet may not be listening to its channel (node drops a message
-   * nobody listens to): it is told to stop by signal, whose default action (exit) is right until its
-   * handler takes over (TERM drains, INT quits).
-   */
-  #command(record: WorkerRecord, command: PrimaryMessage): void {
-    const fallback = () => void record.process.process.kill('SIGTERM');
-    const unheard = record.phase.kind === 'booting' && !record.phase.loaded;
-    if (unheard && (command.gantry === 'drain' || command.gantry === 'quit')) {
-      return void record.process.process.kill(command.gantry === 'drain' ? 'SIGTERM' : 'SIGINT');
-    }
-    if (!record.process.isConnected()) return fallback();
-    record.process.send(command, undefined, {}, (error: Error | null) => {
-      if (error) fallback();
-    });
   }
 
   /**
