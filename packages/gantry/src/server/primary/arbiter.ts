@@ -13,11 +13,10 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../../errors.js';
+import { type ExitCodeValue, ExitCode, GantryError, describeError } from '../../errors.js';
 import { WORKER_SETTINGS_ENV } from '../../internal-env.js';
 import type { Logger } from '../../logger.js';
 import { withTimeLimit } from '../../time-limit.js';
-import { loadApp } from '../app/load.js';
 import { bindUrl, formatBind, removeStaleUnixSocket } from '../bind.js';
 import { type Hooks, type ServerContext, runHook } from '../hooks.js';
 import { type PrimaryMessage, type RecycleReason, type WorkerMessage, type WorkerSpec, stopBudgetMs } from '../messages.js';
@@ -25,6 +24,7 @@ import type { ServerSettings } from '../settings.js';
 import type { PrimaryMetrics, RestartReason, StatusSource } from './metrics.js';
 import { movePidFile, removePidFile, writePidFile } from './pid-file.js';
 import type { StatusServer } from './status-server.js';
+import { preloadApp, runStartUpSteps } from './start-up.js';
 import { Succession } from './succession.js';
 import { type BootFailure, WorkerRecord } from './worker-record.js';
 
@@ -139,33 +139,28 @@ export class Arbiter {
 
   /**
    * What comes before the first worker: the onStarting hook, the status server, preload, stale unix
-   * sockets, the pid file. Each step is bounded by boot-timeout (a hang is an error that says which step
-   * hung, exit 3), and a stop signal ends the start-up at once: resolves with that signal, or undefined.
+   * sockets, the pid file. Resolves with the stop signal that ended the start-up, if one did.
    */
   async #startUp(): Promise<HandledSignal | undefined> {
     const settings = this.#settings;
-    const steps: [string, () => Promise<unknown>][] = [
-      ['the onStarting hook', () => runHook(this.#hooks, 'onStarting', this.#context())],
-      ['the metrics and status server', () => this.#startStatusServer()],
-      ['preload (loading the app in the primary)', async () => (settings.preload ? this.#preload(settings) : undefined)],
+    const stoppedBy = await runStartUpSteps(
       [
-        'preparing the listen addresses and the pid file',
-        async () => {
-          for (const bind of settings.bind) await removeStaleUnixSocket(bind);
-          if (settings.pid) await writePidFile(settings.pid);
-        },
+        ['the onStarting hook', () => runHook(this.#hooks, 'onStarting', this.#context())],
+        ['the metrics and status server', () => this.#startStatusServer()],
+        ['preload (loading the app in the primary)', async () => (settings.preload ? this.#preload(settings) : undefined)],
+        [
+          'preparing the listen addresses and the pid file',
+          async () => {
+            for (const bind of settings.bind) await removeStaleUnixSocket(bind);
+            if (settings.pid) await writePidFile(settings.pid);
+          },
+        ],
       ],
-    ];
-    const stop = this.#stopRequested.promise.then((signal) => ({ stoppedBy: signal }));
-    for (const [what, step] of steps) {
-      const limited = withTimeLimit(step(), settings.bootTimeout * 1000, () => {
-        throw new GantryError(ErrorCode.BOOT_TIMEOUT, `${what} did not finish within boot-timeout (${settings.bootTimeout} s).`);
-      });
-      const outcome = await Promise.race([limited.then(() => undefined), stop]);
-      if (outcome) return outcome.stoppedBy;
-    }
-    this.#started = true;
-    return undefined;
+      settings.bootTimeout,
+      this.#stopRequested.promise,
+    );
+    this.#started = stoppedBy === undefined;
+    return stoppedBy;
   }
 
   /** The metrics and status server, with --metrics-bind. prom-client is loaded only then (~12 MiB). */
@@ -190,18 +185,9 @@ export class Arbiter {
     await this.#statusServer.listen();
   }
 
-  /** preload: the app must load in the primary before any worker is forked (it is then closed again). */
-  async #preload(settings: ServerSettings): Promise<void> {
-    this.#log.info(`preload: loading ${this.#options.app} in the primary`);
-    const app = await loadApp(this.#options.app, {
-      cwd: this.#options.cwd,
-      context: { workerId: 0 },
-      fresh: this.#started,
-      appKind: settings.appKind,
-      adoptWithinMs: settings.bootTimeout * 1000,
-    });
-    await app.close?.();
-    this.#log.info(`preload: ${this.#options.app} loads (${settings.workers} workers will serve it)`);
+  #preload(settings: ServerSettings): Promise<void> {
+    const { app, cwd } = this.#options;
+    return preloadApp({ app, cwd, settings, fresh: this.#started, log: this.#log });
   }
 
   // --- the loop
