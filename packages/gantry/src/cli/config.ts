@@ -2,21 +2,11 @@
 import { relative } from 'node:path';
 import { type AnySettings, isSettings } from '../config/define.js';
 import { describeValueSource, displayValue, inspectConfig } from '../config/load.js';
-import { type ExitCodeValue, ErrorCode, ExitCode, GantryError } from '../errors.js';
+import { ErrorCode, ExitCode, GantryError } from '../errors.js';
 import { importFile, resolveModule } from '../module-loader.js';
 import { parseAppSpec } from '../server/app/load.js';
-import { parseCommandLine } from './parse.js';
-
-const USAGE = `Usage: gantry config [--json] <module>[:<export>]
-
-Prints the app configuration the current environment selects: the profile (APP_ENV), then each key,
-its value (secrets redacted, URL passwords masked) and its source (profile, env or file). <module>
-exports the object made by defineSettings() from gantry/config. Exits 2 if the configuration is invalid.
-
-Options:
-  --json      Print JSON instead of a table
-  -h, --help  Show this help
-`;
+import { defineCommand } from './command.js';
+import { formatTable } from './table.js';
 
 async function findSettings(spec: string, cwd: string): Promise<AnySettings> {
   const { module, exportName } = parseAppSpec(spec);
@@ -35,46 +25,40 @@ async function findSettings(spec: string, cwd: string): Promise<AnySettings> {
   throw new GantryError(ErrorCode.USAGE, `${label}${exportName ? `:${exportName}` : ''} ${why}; name one: ${label}:<export>.`);
 }
 
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
-export async function configCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<ExitCodeValue> {
-  const args = parseCommandLine(argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, 'config');
-  if (args.values.help) {
-    process.stdout.write(USAGE);
-    return ExitCode.OK;
-  }
-  const [spec, ...extra] = args.positionals;
-  if (spec === undefined || extra.length > 0) {
-    throw new GantryError(ErrorCode.USAGE, `Expected one settings module.\n${USAGE}`);
-  }
-  const settings = await findSettings(spec, cwd);
-  const report = inspectConfig(settings, { env });
-  const entries = report.entries.map((entry) => ({
-    key: entry.key,
-    value: displayValue(entry),
-    source: describeValueSource(entry.source),
-    secret: entry.secret,
-  }));
-  if (args.values.json) {
-    process.stdout.write(JSON.stringify({ profile: report.profile, entries, problems: report.problems }, null, 2) + '\n');
-  } else {
-    const how = report.profileSource === 'default' ? `default; set ${settings.selector} to choose` : `from ${settings.selector}`;
-    const choices = Object.keys(settings.profiles).join(', ');
-    const rows = [['KEY', 'VALUE', 'SOURCE'], ...entries.map((e) => [e.key, e.value, e.source])];
-    process.stdout.write(`Profile: ${report.profile} (${how}; profiles: ${choices})\n\n${table(rows)}\n`);
-    if (report.problems.length > 0) {
-      process.stdout.write(`\nProblems:\n${report.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+export const configCommand = defineCommand({
+  name: 'config',
+  synopsis: '[--json] <module>[:<export>]',
+  summary: "Print an app's configuration: each key, its value and its source",
+  description:
+    'Prints the app configuration the current environment selects: the profile (APP_ENV), then each key,\n' +
+    'its value (secrets redacted, URL passwords masked) and its source (profile, env or file). <module>\n' +
+    'exports the object made by defineSettings() from gantry/config. Exits 2 if the configuration is invalid.',
+  options: [{ flag: 'json', doc: 'Print JSON instead of a table' }],
+  async run(line, env, cwd) {
+    const [spec, ...extra] = line.positionals;
+    if (spec === undefined || extra.length > 0) {
+      throw new GantryError(ErrorCode.USAGE, 'Expected one settings module: gantry config [--json] <module>[:<export>]');
     }
-  }
-  return report.problems.length > 0 ? ExitCode.USAGE : ExitCode.OK;
-}
+    const settings = await findSettings(spec, cwd);
+    const report = inspectConfig(settings, { env });
+    const entries = report.entries.map((entry) => ({
+      key: entry.key,
+      value: displayValue(entry),
+      source: describeValueSource(entry.source),
+      secret: entry.secret,
+    }));
+    if (line.values.json) {
+      process.stdout.write(JSON.stringify({ profile: report.profile, entries, problems: report.problems }, null, 2) + '\n');
+    } else {
+      const how =
+        report.profileSource === 'default' ? `default; set ${settings.selector} to choose` : `from ${settings.selector}`;
+      const choices = Object.keys(settings.profiles).join(', ');
+      const rows = [['KEY', 'VALUE', 'SOURCE'], ...entries.map((e) => [e.key, e.value, e.source])];
+      process.stdout.write(`Profile: ${report.profile} (${how}; profiles: ${choices})\n\n${formatTable(rows)}\n`);
+      if (report.problems.length > 0) {
+        process.stdout.write(`\nProblems:\n${report.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      }
+    }
+    return report.problems.length > 0 ? ExitCode.USAGE : ExitCode.OK;
+  },
+});

@@ -3,24 +3,10 @@
  * a container HEALTHCHECK without curl: exit 0 if PREFIX/ready answers 200, else 1 with the reason.
  */
 import { request } from 'node:http';
-import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../errors.js';
+import { ErrorCode, ExitCode, GantryError, describeError } from '../errors.js';
 import type { BindAddress } from '../server/bind.js';
-import { parseCommandLine } from './parse.js';
-import { resolveServe } from './resolve.js';
-import { commandOptions } from './serve.js';
-
-const USAGE = `Usage: gantry health [--config FILE] [--live] [--timeout SECONDS]
-
-Asks the gantry server described by the same settings (config file, GANTRY_* environment) whether it is
-ready: GET <health-prefix>/ready on its first bind address. Exit 0 if it answers 200, else 1.
-For a container HEALTHCHECK: no curl needed.
-
-Options:
-  -c, --config FILE    The server's config file
-      --live           Ask for liveness (<health-prefix>/live) instead of readiness
-      --timeout SECONDS  How long to wait for the answer (default 3)
-  -h, --help           Show this help
-`;
+import { defineCommand } from './command.js';
+import { CONFIG_OPTION, resolveServe } from './resolve.js';
 
 /** Where to reach a bind address from the same machine: a wildcard address means loopback. */
 function target(bind: BindAddress): { host?: string; port?: number; socketPath?: string } {
@@ -43,35 +29,38 @@ function ask(bind: BindAddress, path: string, timeoutMs: number): Promise<{ stat
   });
 }
 
-const HEALTH_EXTRAS = [
-  { flag: 'config', short: 'c', meta: 'FILE' },
-  { flag: 'live' },
-  { flag: 'timeout', meta: 'SECONDS' },
-  { flag: 'help', short: 'h' },
-] as const;
-
-export async function healthCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<ExitCodeValue> {
-  const args = parseCommandLine(argv, commandOptions(HEALTH_EXTRAS), 'health');
-  if (args.values.help) {
-    process.stdout.write(USAGE);
-    return ExitCode.OK;
-  }
-  const timeout = Number(args.values.timeout ?? 3);
-  if (!(timeout > 0))
-    throw new GantryError(ErrorCode.USAGE, `--timeout must be a number of seconds > 0 (got "${String(args.values.timeout)}").`);
-  const { resolved } = await resolveServe({ values: { config: args.values.config }, positionals: [] }, env, cwd);
-  const { bind, healthPrefix } = resolved.values;
-  if (healthPrefix === '') {
-    throw new GantryError(ErrorCode.USAGE, 'The health answers are turned off (health-prefix is empty).');
-  }
-  const first = bind[0] as BindAddress;
-  const path = `${healthPrefix}/${args.values.live ? 'live' : 'ready'}`;
-  try {
-    const { status, body } = await ask(first, path, timeout * 1000);
-    process.stdout.write(`gantry health: ${path} answered ${status} ${body}\n`);
-    return status === 200 ? ExitCode.OK : ExitCode.FAILURE;
-  } catch (error) {
-    process.stderr.write(`gantry health: ${path} did not answer: ${describeError(error)}\n`);
-    return ExitCode.FAILURE;
-  }
-}
+export const healthCommand = defineCommand({
+  name: 'health',
+  synopsis: '[--config FILE] [--live] [--timeout SECONDS]',
+  summary: 'Ask a running server whether it is ready (for container healthchecks)',
+  description:
+    'Asks the gantry server described by the same settings (config file, GANTRY_* environment) whether it is\n' +
+    'ready: GET <health-prefix>/ready on its first bind address. Exit 0 if it answers 200, else 1.\n' +
+    'For a container HEALTHCHECK: no curl needed.',
+  options: [
+    { ...CONFIG_OPTION, doc: "The server's config file" },
+    { flag: 'live', doc: 'Ask for liveness (<health-prefix>/live) instead of readiness' },
+    { flag: 'timeout', meta: 'SECONDS', doc: 'How long to wait for the answer (default 3)' },
+  ],
+  async run(line, env, cwd) {
+    const timeout = Number(line.values.timeout ?? 3);
+    if (!(timeout > 0)) {
+      throw new GantryError(ErrorCode.USAGE, `--timeout must be a number of seconds > 0 (got "${String(line.values.timeout)}").`);
+    }
+    const { resolved } = await resolveServe({ values: { config: line.values.config }, positionals: [], rest: [] }, env, cwd);
+    const { bind, healthPrefix } = resolved.values;
+    if (healthPrefix === '') {
+      throw new GantryError(ErrorCode.USAGE, 'The health answers are turned off (health-prefix is empty).');
+    }
+    const first = bind[0] as BindAddress;
+    const path = `${healthPrefix}/${line.values.live ? 'live' : 'ready'}`;
+    try {
+      const { status, body } = await ask(first, path, timeout * 1000);
+      process.stdout.write(`gantry health: ${path} answered ${status} ${body}\n`);
+      return status === 200 ? ExitCode.OK : ExitCode.FAILURE;
+    } catch (error) {
+      process.stderr.write(`gantry health: ${path} did not answer: ${describeError(error)}\n`);
+      return ExitCode.FAILURE;
+    }
+  },
+});

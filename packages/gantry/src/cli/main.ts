@@ -4,18 +4,13 @@ import { type ExitCodeValue, ExitCode, GantryError } from '../errors.js';
 import { useColor } from '../logger.js';
 import { configCommand } from './config.js';
 import { healthCommand } from './health.js';
-import { edgeCommand, serveCommand, stackCommand } from './serve.js';
-import { MAIN_USAGE } from './usage.js';
+import { mainHelp } from './command.js';
+import { edgeCommand } from './edge.js';
+import { serveCommand } from './serve.js';
+import { stackCommand } from './stack.js';
 
-type Command = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string) => Promise<ExitCodeValue>;
-
-const COMMANDS: Record<string, Command> = {
-  serve: serveCommand,
-  stack: stackCommand,
-  edge: edgeCommand,
-  config: configCommand,
-  health: healthCommand,
-};
+const COMMANDS = [serveCommand, stackCommand, edgeCommand, configCommand, healthCommand];
+const MAIN_USAGE = mainHelp(COMMANDS);
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -44,7 +39,7 @@ export async function main(argv: readonly string[]): Promise<ExitCodeValue> {
     process.stdout.write(`gantry ${version()}\n`);
     return ExitCode.OK;
   }
-  const command = COMMANDS[name];
+  const command = COMMANDS.find((c) => c.definition.name === name);
   if (!command) {
     process.stderr.write(`gantry: unknown command "${name}".\n${MAIN_USAGE}`);
     return ExitCode.USAGE;

@@ -6,7 +6,10 @@ import { PARENT_PID_ENV, WORKER_SETTINGS_ENV } from '../internal-env.js';
 import { type ServerSettings, crossSettingProblems, serverSettings } from '../server/settings.js';
 import { type Resolved, type SettingsInput, envName, resolveSettings, unknownEnvProblems } from '../settings/registry.js';
 import { type StackSettings, stackSettings } from '../stack/settings.js';
-import type { ParsedArgs } from './parse.js';
+import type { CommandLine, CommandOption } from './command.js';
+
+/** --config, which every command that reads the server's settings takes (its doc is the command's). */
+export const CONFIG_OPTION = { flag: 'config', short: 'c', meta: 'FILE' } as const satisfies Omit<CommandOption, 'doc'>;
 
 /** Every GANTRY_* name gantry knows, so a typo in one is reported instead of ignored. */
 export const KNOWN_ENV = new Set([
@@ -29,8 +32,23 @@ export interface ServeInputs {
   readonly fileValues?: { readonly path: string; readonly values: Readonly<Record<string, unknown>> } | undefined;
 }
 
+/** What resolving reads of a command line. */
+export type ArgsForSettings = Pick<CommandLine, 'values' | 'positionals' | 'rest'>;
+
+export function requireApp(app: string | undefined, command: string): string {
+  if (app === undefined) {
+    throw new GantryError(ErrorCode.USAGE, `Which app? Usage: gantry ${command} [options] <module>[:<export>]`);
+  }
+  return app;
+}
+
 /** Settings from defaults, the config file, the environment and the flags; `fresh` reads the file again (reload). */
-export async function resolveServe(args: ParsedArgs, env: NodeJS.ProcessEnv, cwd: string, fresh = false): Promise<ServeInputs> {
+export async function resolveServe(
+  args: ArgsForSettings,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  fresh = false,
+): Promise<ServeInputs> {
   const envProblems = unknownEnvProblems(env, KNOWN_ENV);
   if (envProblems.length > 0) throw new ProblemsError(ErrorCode.SETTINGS, 'Invalid settings', envProblems);
   const named = (args.values.config as string | undefined) ?? (env.GANTRY_CONFIG || undefined);
@@ -47,11 +65,11 @@ export async function resolveServe(args: ParsedArgs, env: NodeJS.ProcessEnv, cwd
   if (args.positionals.length > 1) {
     throw new GantryError(ErrorCode.USAGE, `Expected one app, got ${args.positionals.length}: ${args.positionals.join(' ')}.`);
   }
-  return { resolved, hooks: file?.hooks ?? {}, configFile, app: args.positionals[0], appArgs: args.rest ?? [], fileValues };
+  return { resolved, hooks: file?.hooks ?? {}, configFile, app: args.positionals[0], appArgs: args.rest, fileValues };
 }
 
 /** `gantry stack`'s and `gantry edge`'s own settings, from the same config file, environment and flags. */
-export function resolveStack(args: ParsedArgs, env: NodeJS.ProcessEnv, inputs: ServeInputs): Resolved<StackSettings> {
+export function resolveStack(args: ArgsForSettings, env: NodeJS.ProcessEnv, inputs: ServeInputs): Resolved<StackSettings> {
   const { fileValues } = inputs;
   return resolveSettings(stackSettings, {
     env,
