@@ -14,7 +14,7 @@ import { type NginxInstall, findNginx, prepareNginx } from '../packages/gantry/s
 import { parseStaticMount, writeLocalEdge } from '../packages/gantry/src/stack/edge.js';
 import { GANTRY_TEMPLATES } from '../packages/gantry/src/stack/settings.js';
 import { renderTemplateDir } from '../packages/gantry/src/stack/template.js';
-import { freePort } from '../packages/gantry/test/helpers/process.js';
+import { freePort } from '../test/support/free-port.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BENCH = fileURLToPath(new URL('.', import.meta.url));

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { ErrorCode, ProblemsError } from '../errors.js';
-import { parseBoolean } from '../settings/codecs.js';
+import { type Codec, InvalidValue, anyString, boolean, number } from '../settings/codecs.js';
 import { type AnySettings, type Primitive, type Settings, type TypeName, isRequired } from './define.js';
 
 export const REDACTED = '[redacted]';
@@ -48,19 +48,17 @@ export function describeValueSource(source: ValueSource | undefined): string {
   return `file ${source.path} (${source.name})`;
 }
 
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** An app setting's value from its text (environment, secret file), by the type of its base value. */
+const CODECS: { readonly [K in TypeName]: Codec<Primitive> } = { string: anyString(), number: number(), boolean: boolean() };
 
 function coerce(raw: string, type: TypeName): Primitive | undefined {
-  if (type === 'string') return raw;
-  if (type === 'number') return NUMBER.test(raw.trim()) ? Number(raw) : undefined;
-  return parseBoolean(raw);
+  try {
+    return CODECS[type].fromString(raw);
+  } catch (error) {
+    if (error instanceof InvalidValue) return undefined;
+    throw error;
+  }
 }
-
-const EXPECTED: Record<TypeName, string> = {
-  string: 'a string',
-  number: 'a number',
-  boolean: 'true or false (also 1/0, yes/no, on/off)',
-};
 
 /** A file's contents as a value: one trailing newline (as `echo` leaves) is not part of it. */
 function readValueFile(path: string): string {
@@ -129,7 +127,9 @@ export function inspectConfig(settings: AnySettings, options: LoadOptions = {}):
     if (override) {
       const coerced = coerce(override.raw, type);
       if (coerced === undefined) {
-        problem(`${shown(override.raw)} from ${describeValueSource(override.source)} is not valid; expected ${EXPECTED[type]}`);
+        problem(
+          `${shown(override.raw)} from ${describeValueSource(override.source)} is not valid; expected ${CODECS[type].expected}`,
+        );
         value = undefined;
         source = undefined;
       } else {

@@ -52,6 +52,11 @@ export function integer(options: { min?: number; max?: number } = {}): Codec<num
   return numeric(expected, 'INT', /^-?\d+$/, (n) => Number.isInteger(n) && n >= min && n <= max);
 }
 
+/** Any finite number, decimals and exponents allowed: 8080, -1.5, 1e6. */
+export function number(): Codec<number> {
+  return numeric('a number', 'NUMBER', /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/, Number.isFinite);
+}
+
 /** A duration in seconds, decimals allowed: 30, 0.5. */
 export function seconds(options: { min?: number } = {}): Codec<number> {
   const { min = 0 } = options;
@@ -129,6 +134,11 @@ export function list<T, In>(item: Codec<T, In>, options: { min?: number } = {}):
     },
     format: (values) => values.map((v) => item.format(v)).join(','),
   };
+}
+
+/** Any string, as given (an app's configuration value: empty and padded ones included). */
+export function anyString(): Codec<string, string> {
+  return stringOnly<string>({ expected: 'a string', meta: 'TEXT', fromString: (raw) => raw, format: String });
 }
 
 /** A non-empty string: a path, a program name. */

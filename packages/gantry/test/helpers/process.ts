@@ -3,7 +3,6 @@
  * (every process started is killed after its test, whatever happened).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { withTimeLimit } from '../../src/time-limit.js';
@@ -128,13 +127,4 @@ export function cleanUpProcesses(): void {
   });
 }
 
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+export { freePort } from '../../../../test/support/free-port.js';

@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerResponse } from 'node:http';
 import { type FetchApp, fetchHandler } from '../../src/server/app/fetch.js';
-import { answerAndClose } from '../../src/server/http/limits.js';
+import { answerAndClose } from '../../src/server/http/answers.js';
 import { FIXTURES } from '../helpers/process.js';
 import { request } from '../helpers/http.js';
 import { type InProcessServer, serveInProcess } from '../helpers/in-process.js';

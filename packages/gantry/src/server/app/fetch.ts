@@ -12,7 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { delegateMembers } from './delegate.js';
-import { answerAndClose } from '../http/limits.js';
+import { answerAndClose } from '../http/answers.js';
 import { type ResponseParts, isResponse, nativeResponse, responseParts } from './fast-response.js';
 import type { Scheme } from '../http/proxy.js';
 

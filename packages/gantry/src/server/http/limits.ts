@@ -13,6 +13,7 @@
  * One pass over rawHeaders, lower-casing only names whose length could match.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { answerAndClose } from './answers.js';
 import { lingerOnNextDestroy } from './connections.js';
 import type { ServerSettings } from '../settings.js';
 
@@ -27,19 +28,6 @@ export interface RequestLimits {
 export interface Rejection {
   readonly status: 400 | 413 | 414 | 431;
   readonly reason: string;
-}
-
-/**
- * A plain-text answer that closes the connection: a refused request, or a 500 for an app that failed.
- * A response already begun cannot be replaced, so its connection is cut instead.
- */
-export function answerAndClose(res: ServerResponse, status: number, text: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
-  res.end(text);
 }
 
 /** The most a request's header block may take, whatever the limits say (nginx allows 32 KiB). */
@@ -140,10 +128,7 @@ export function watchStreamedBody(req: IncomingMessage, res: ServerResponse, lim
     refused = true;
     // The app may still try to answer: a write after ours must not crash the worker.
     res.on('error', () => {});
-    if (!res.headersSent) {
-      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
-      res.end(`${reason}\n`);
-    }
+    if (!res.headersSent) answerAndClose(res, status, `${reason}\n`);
     // The app's read fails; the socket lingers, so that the answer is not lost to a reset.
     lingerOnNextDestroy(req.socket);
     req.destroy(new Error(reason));

@@ -10,10 +10,11 @@ import { ErrorCode, GantryError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { AccessLog } from './access-log.js';
 import { type BindAddress, formatBind, listenOptions } from '../bind.js';
-import { ConnectionTracker, type DrainResult, lingeringClose } from './connections.js';
+import { answerAndClose, answerHealth, rawAnswer, refuseTunnel } from './answers.js';
+import { ConnectionTracker, type DrainResult } from './connections.js';
 import type { InFlightBoard } from './in-flight-board.js';
 import type { RequestMetrics } from './metrics.js';
-import { type RequestLimits, answerAndClose, checkRequest, headerBlockSize, requestLimits, watchStreamedBody } from './limits.js';
+import { type RequestLimits, checkRequest, headerBlockSize, requestLimits, watchStreamedBody } from './limits.js';
 import { ProxyTrust, type Scheme } from './proxy.js';
 import type { ServerSettings } from '../settings.js';
 
@@ -51,17 +52,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
-/** A 4xx written on the socket itself; not into a response that has begun (then the connection just closes). */
-function rawAnswer(socket: Socket, status: number): void {
-  const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (!socket.writable || current?.headersSent) return void socket.destroy();
-  const text = STATUS_CODES[status] ?? 'Bad Request';
-  socket.write(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length + 1}\r\n\r\n${text}\n`,
-  );
-  lingeringClose(socket);
-}
-
 export class HttpService {
   readonly #options: HttpServiceOptions;
   readonly #proxy: ProxyTrust;
@@ -92,13 +82,7 @@ export class HttpService {
     }
     const what = url.slice(healthPrefix.length + 1);
     if (what !== 'live' && what !== 'ready') return false;
-    const ready = what === 'live' || !this.#tracker.draining;
-    res.writeHead(ready ? 200 : 503, {
-      'content-type': 'text/plain; charset=utf-8',
-      'cache-control': 'no-store',
-      ...(this.#tracker.draining ? { connection: 'close' } : {}),
-    });
-    res.end(ready ? 'ok\n' : 'draining\n');
+    answerHealth(res, what === 'live' || !this.#tracker.draining, this.#tracker.draining);
     return true;
   }
 
@@ -205,12 +189,7 @@ export class HttpService {
       this.#onRequest(req, res);
     });
     server.on('connection', (socket: Socket) => this.#proxy.classify(socket, bind.kind === 'unix'));
-    // gantry is not a forward proxy: a CONNECT (a tunnel request) gets 405 instead of a silent close.
-    server.on('connect', (_req: IncomingMessage, socket: Socket) =>
-      socket.end(
-        'HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nContent-Length: 0\r\n\r\n',
-      ),
-    );
+    server.on('connect', (_req: IncomingMessage, socket: Socket) => refuseTunnel(socket));
     this.#tracker.watch(server);
     return server;
   }
