@@ -36,6 +36,7 @@ export interface GeneratedBlock {
 
 export const SETTINGS_BLOCK: GeneratedBlock = { name: 'settings', command: 'npm run docs' };
 export const ERRORS_BLOCK: GeneratedBlock = { name: 'errors', command: 'npm run docs' };
+export const SOURCE_MAP_BLOCK: GeneratedBlock = { name: 'source-map', command: 'npm run docs' };
 
 /** Replaces a generated block of a document, or throws if its markers are missing. */
 export function replaceGenerated(document: string, content: string, block: GeneratedBlock = SETTINGS_BLOCK): string {
