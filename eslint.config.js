@@ -36,7 +36,12 @@ const boundaries = [
     why: 'the primary and the workers share only messages.ts',
   },
   {
-    files: ['packages/gantry/src/logger.ts', 'packages/gantry/src/errors.ts', 'packages/gantry/src/time-limit.ts'],
+    files: [
+      'packages/gantry/src/logger.ts',
+      'packages/gantry/src/errors.ts',
+      'packages/gantry/src/time-limit.ts',
+      'packages/gantry/src/app-hooks.ts',
+    ],
     forbid: ['./server/*', './stack/*', './cli/*', './config/*'],
     why: 'the ground floor imports nothing above it',
   },

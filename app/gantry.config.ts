@@ -4,6 +4,7 @@
  */
 import { type LogFormat, type LogLevel, defineConfig } from 'gantry';
 import { config } from './src/config/index.js';
+import { checkDatabaseAtStart } from './src/db/start-check.js';
 
 export default defineConfig({
   workers: 2,
@@ -19,4 +20,9 @@ export default defineConfig({
   // checks the values and names this file if one is wrong.
   logFormat: config.LOG_FORMAT as LogFormat,
   logLevel: config.LOG_LEVEL as LogLevel,
+  hooks: {
+    // Once, in the primary, before any worker: a database that is unreachable or refuses the
+    // credentials stops the start with one line; the connection budget is logged.
+    onStarting: (server) => checkDatabaseAtStart(config, server.settings.workers, server.log),
+  },
 });

@@ -1,11 +1,17 @@
 /**
- * The seed's app/app.py on Fastify, served by gantry: `gantry serve dist/src/app.js`.
- * The default export is a factory; gantry calls it once per worker and serves the Fastify instance.
+ * The seed's app/app.py on Fastify, served by gantry: `gantry serve dist/src/app.js`, grown into a
+ * data-backed app: the seed's page, a guestbook on PostgreSQL (guestbook/), CPU work on gantry's
+ * threads. The default export is a factory; gantry calls it once per worker and serves the Fastify
+ * instance, whose close() (after the worker has drained) ends the database pool.
  */
 import { hostname } from 'node:os';
 import Fastify, { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { runInThread } from 'gantry/threads';
 import { config } from './config/index.js';
+import { openDatabase } from './db/database.js';
+import { MessageStore } from './guestbook/messages.js';
+import { guestbookRoutes } from './guestbook/routes.js';
+import { InvalidInput, registerProblemHandlers } from './http/problems.js';
 import { indexPage } from './page.js';
 import type { PrimesResult } from './tasks/primes.js';
 
@@ -47,8 +53,14 @@ export default function buildApp() {
     logController: new RequestLogsAtDebug(),
   });
   // The configuration, for the log: secrets are not enumerable, so they cannot appear here.
-  app.log.info({ profile: process.env.APP_ENV ?? 'Dev', config }, 'configuration loaded');
+  const profile = process.env.APP_ENV ?? 'Dev';
+  app.log.info({ profile, config }, 'configuration loaded');
   const page = indexPage(config);
+  registerProblemHandlers(app, { exposeErrors: profile.toLowerCase() !== 'production' });
+
+  const database = openDatabase(config, app.log);
+  app.addHook('onClose', () => database.close());
+  void app.register(guestbookRoutes(new MessageStore(database.db)));
 
   app.get('/', (_request, reply) => reply.type('text/html; charset=utf-8').send(page(new Date())));
 
@@ -65,7 +77,7 @@ export default function buildApp() {
   app.get<{ Querystring: { below?: string } }>('/primes', async (request, reply) => {
     const below = Number(request.query.below ?? 1_000_000);
     if (!Number.isInteger(below) || below < 0 || below > MAX_PRIMES_LIMIT) {
-      return reply.code(400).send({ error: `below must be an integer from 0 to ${MAX_PRIMES_LIMIT}` });
+      throw new InvalidInput([{ parameter: 'below', detail: `must be an integer from 0 to ${MAX_PRIMES_LIMIT}` }]);
     }
     const started = performance.now();
     const result = await runInThread<PrimesResult>(PRIMES_TASK, { below });

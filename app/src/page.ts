@@ -1,11 +1,6 @@
 /** The seed's page: MSG, the connection string (its password masked) and the time, with its offset. */
 import { maskUrlPassword } from 'gantry/config';
-
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
-}
+import { escapeHtml } from './html.js';
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 

@@ -3,11 +3,25 @@
  * APP_ENV picks the profile (default Dev); every key can be overridden by the environment variable of
  * the same name, or by <KEY>_FILE naming a file that holds the value (Docker secrets).
  */
-import { defineSettings } from 'gantry/config';
+import { defineSettings, required } from 'gantry/config';
+
+/** The local database `npm start` runs (gantry stack's embedded PostgreSQL, loopback only). */
+const LOCAL_DATABASE = 'postgres://gantry:gantry@127.0.0.1:54320/gantry';
 
 export const settings = defineSettings({
   base: {
-    DB_CONNECTION_STRING: 'BASE DB STRING',
+    // The database: a postgres:// URL. TLS: add ?sslmode=verify-full&sslrootcert=/path/to/ca.pem (see README).
+    DB_CONNECTION_STRING: required('string'),
+    // The password, when it is kept apart from the URL (DB_PASSWORD_FILE: a compose or Kubernetes secret).
+    DB_PASSWORD: '',
+    // Connections per worker: the server's budget is workers x this (x replicas), under max_connections.
+    DB_POOL_MAX: 10,
+    // A request waits this long for a connection before it is answered 503.
+    DB_CONNECT_TIMEOUT_MS: 3000,
+    // No query runs longer (the server cancels it).
+    DB_STATEMENT_TIMEOUT_MS: 5000,
+    // How many copies of this server share the database, for the connection budget.
+    WEB_REPLICAS: 1,
     MSG: 'Inside BASE CONFIG',
     // Logs: one JSON object per line for machines, or readable lines for people (gantry's and the app's).
     LOG_FORMAT: 'json',
@@ -15,15 +29,14 @@ export const settings = defineSettings({
   },
   profiles: {
     Dev: {
-      DB_CONNECTION_STRING: 'DEV DB STRING',
+      DB_CONNECTION_STRING: LOCAL_DATABASE,
       MSG: 'Inside DEV CONFIG',
       LOG_FORMAT: 'text',
     },
     Production: {
-      DB_CONNECTION_STRING: 'PRODUCTION DB STRING',
       MSG: 'Inside PRODUCTION CONFIG',
     },
   },
   // A real connection string carries credentials: never printed by gantry config or in logs.
-  secrets: ['DB_CONNECTION_STRING'],
+  secrets: ['DB_CONNECTION_STRING', 'DB_PASSWORD'],
 });

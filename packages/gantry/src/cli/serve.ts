@@ -14,7 +14,7 @@ async function checkConfig(app: string, settings: ServerSettings, cwd: string): 
   try {
     const loading = loadApp(app, {
       cwd,
-      context: { workerId: 1 },
+      context: { workerId: 1, workers: settings.workers },
       appKind: settings.appKind,
       adoptWithinMs: settings.bootTimeout * 1000,
     });

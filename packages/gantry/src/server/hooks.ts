@@ -5,7 +5,9 @@
  *
  * Primary-side hooks get the server; worker-side hooks run in the worker process and get the worker.
  * A hook may be async; gantry waits for it. A hook that throws is logged and the server goes on,
- * except postFork: a worker that could not be set up is a worker that failed to boot.
+ * except onStarting, whose failure stops the start (a database the app needs is unreachable: one clear
+ * line and exit 3, before any worker), and postFork: a worker that could not be set up is a worker that
+ * failed to boot.
  */
 import { describeError } from '../errors.js';
 import { closest } from '../settings/suggest.js';
@@ -29,7 +31,7 @@ export interface WorkerContext {
 type Hook<C> = (context: C) => void | Promise<void>;
 
 export interface Hooks {
-  /** In the primary, before the first worker is forked. */
+  /** In the primary, before the first worker is forked; if it throws, the server does not start. */
   onStarting?: Hook<ServerContext>;
   /** In the primary, once every worker of the first start is serving. */
   whenReady?: Hook<ServerContext>;
@@ -62,10 +64,12 @@ export function hookProblems(value: unknown, path: string): string[] {
   });
 }
 
+/** The hooks whose failure is thrown rather than logged (see the header). */
+const FATAL_HOOKS: readonly (keyof Hooks)[] = ['onStarting', 'postFork'];
+
 /**
- * Runs a hook if there is one. A failure is logged and the server goes on, except for postFork, whose
- * failure is thrown ("the postFork hook failed: ...", the hook's error as its cause) for the worker to
- * report as a boot failure.
+ * Runs a hook if there is one. A failure is logged and the server goes on, except for onStarting and
+ * postFork, whose failure is thrown ("the postFork hook failed: ...", the hook's error as its cause).
  */
 export async function runHook<C extends { log: Logger }>(hooks: Hooks, name: keyof Hooks, context: C): Promise<void> {
   const hook = hooks[name] as Hook<C> | undefined;
@@ -73,7 +77,7 @@ export async function runHook<C extends { log: Logger }>(hooks: Hooks, name: key
   try {
     await hook(context);
   } catch (error) {
-    if (name === 'postFork') throw new Error(`the ${name} hook failed: ${describeError(error)}`, { cause: error });
+    if (FATAL_HOOKS.includes(name)) throw new Error(`the ${name} hook failed: ${describeError(error)}`, { cause: error });
     context.log.error({ err: error }, `the ${name} hook failed`);
   }
 }

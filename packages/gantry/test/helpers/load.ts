@@ -18,6 +18,8 @@ export interface LoadOptions {
   readonly connections?: number;
   readonly method?: string;
   readonly body?: string;
+  /** The body's Content-Type (default text/plain). */
+  readonly contentType?: string;
   /** A new connection for every request, instead of keep-alive. */
   readonly newConnections?: boolean;
 }
@@ -29,7 +31,7 @@ export interface Load {
 }
 
 export function startLoad(url: string, options: LoadOptions = {}): Load {
-  const { connections = 16, method = 'GET', body, newConnections = false } = options;
+  const { connections = 16, method = 'GET', body, contentType = 'text/plain', newConnections = false } = options;
   const agent = new Agent({ keepAlive: !newConnections, maxSockets: connections });
   const statuses: Record<string, number> = {};
   const errors: Record<string, number> = {};
@@ -52,7 +54,7 @@ export function startLoad(url: string, options: LoadOptions = {}): Load {
     new Promise<void>((resolve) => {
       const req = request(
         url,
-        { method, agent, timeout: 10_000, headers: body ? { 'content-type': 'text/plain' } : {} },
+        { method, agent, timeout: 10_000, headers: body ? { 'content-type': contentType } : {} },
         (res) => {
           let text = '';
           res.setEncoding('utf8');

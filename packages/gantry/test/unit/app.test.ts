@@ -5,7 +5,7 @@ import { FIXTURES } from '../helpers/process.js';
 import { request } from '../helpers/http.js';
 import { type InProcessServer, serveInProcess } from '../helpers/in-process.js';
 
-const options = { cwd: FIXTURES, context: { workerId: 7 }, reportError: () => {} };
+const options = { cwd: FIXTURES, context: { workerId: 7, workers: 2 }, reportError: () => {} };
 let server: InProcessServer | undefined;
 
 afterEach(async () => {

@@ -45,6 +45,8 @@ export interface LoadedApp {
 export interface AppContext {
   /** 1-based, stable across respawns of the same slot. */
   readonly workerId: number;
+  /** How many workers this server runs (its --workers), e.g. for a connection budget. */
+  readonly workers: number;
 }
 
 export interface LoadOptions {

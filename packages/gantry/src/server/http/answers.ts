@@ -22,14 +22,18 @@ export function answerAndClose(res: ServerResponse, status: number, text: string
   res.end(text);
 }
 
-/** PREFIX/live or PREFIX/ready: 200, or 503 for readiness while the worker drains (then the connection closes). */
-export function answerHealth(res: ServerResponse, ready: boolean, draining: boolean): void {
+/**
+ * PREFIX/live or PREFIX/ready: 200, or 503 for readiness with why (`draining`, or the app's failing
+ * checks, `name: reason` a line each). A draining worker closes the connection.
+ */
+export function answerHealth(res: ServerResponse, ready: boolean, reasons: readonly string[], draining: boolean): void {
+  if (res.destroyed) return;
   res.writeHead(ready ? 200 : 503, {
     'content-type': TEXT,
     'cache-control': 'no-store',
     ...(draining ? { connection: 'close' } : {}),
   });
-  res.end(ready ? 'ok\n' : 'draining\n');
+  res.end(ready ? 'ok\n' : `${reasons.join('\n')}\n`);
 }
 
 /**

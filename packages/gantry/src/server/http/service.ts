@@ -16,6 +16,7 @@ import type { InFlightBoard } from './in-flight-board.js';
 import type { RequestMetrics } from './metrics.js';
 import { type RequestLimits, checkRequest, headerBlockSize, requestLimits, watchStreamedBody } from './limits.js';
 import { ProxyTrust, type Scheme } from './proxy.js';
+import { Readiness } from './readiness.js';
 import type { ServerSettings } from '../settings.js';
 
 /** What a worker serves: the app reduced to one call, with gantry's view of the request's scheme. */
@@ -57,6 +58,7 @@ export class HttpService {
   readonly #proxy: ProxyTrust;
   readonly #limits: RequestLimits;
   readonly #tracker: ConnectionTracker;
+  readonly #readiness: Readiness;
   readonly #servers: Server[] = [];
   /** One listener for every response's 'close' (not a closure per request): node calls it with the response as `this`. */
   readonly #onResponseClose: (this: ServerResponse) => void;
@@ -71,6 +73,7 @@ export class HttpService {
     this.#tracker = new ConnectionTracker(options.settings.drainIdleTimeout * 1000);
     this.#proxy = new ProxyTrust(options.settings.forwardedAllowIps, options.settings.secureSchemeHeaders);
     this.#limits = requestLimits(options.settings);
+    this.#readiness = new Readiness(options.logger);
   }
 
   /** gantry's own answers: PREFIX/live and PREFIX/ready, before and without the app (and not logged). */
@@ -82,7 +85,13 @@ export class HttpService {
     }
     const what = url.slice(healthPrefix.length + 1);
     if (what !== 'live' && what !== 'ready') return false;
-    answerHealth(res, what === 'live' || !this.#tracker.draining, this.#tracker.draining);
+    const { draining } = this.#tracker;
+    // Liveness never depends on the app's checks: a slow database must not get workers killed.
+    if (what === 'live' || draining || !this.#readiness.hasChecks) {
+      answerHealth(res, what === 'live' || !draining, draining ? ['draining'] : [], draining);
+    } else {
+      void this.#readiness.verdict().then(({ ready, failures }) => answerHealth(res, ready, failures, this.#tracker.draining));
+    }
     return true;
   }
 

@@ -13,7 +13,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { type ExitCodeValue, ExitCode, GantryError, describeError } from '../../errors.js';
+import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../../errors.js';
 import { WORKER_SETTINGS_ENV } from '../../internal-env.js';
 import type { Logger } from '../../logger.js';
 import { withTimeLimit } from '../../time-limit.js';
@@ -145,7 +145,13 @@ export class Arbiter {
     const settings = this.#settings;
     const stoppedBy = await runStartUpSteps(
       [
-        ['the onStarting hook', () => runHook(this.#hooks, 'onStarting', this.#context())],
+        [
+          'the onStarting hook',
+          () =>
+            runHook(this.#hooks, 'onStarting', this.#context()).catch((error: unknown) => {
+              throw new GantryError(ErrorCode.START_HOOK, describeError(error), { cause: error });
+            }),
+        ],
         ['the metrics and status server', () => this.#startStatusServer()],
         ['preload (loading the app in the primary)', async () => (settings.preload ? this.#preload(settings) : undefined)],
         [

@@ -44,7 +44,7 @@ export async function preloadApp({ app, cwd, settings, fresh, log }: PreloadOpti
   log.info(`preload: loading ${app} in the primary`);
   const loaded = await loadApp(app, {
     cwd,
-    context: { workerId: 0 },
+    context: { workerId: 0, workers: settings.workers },
     fresh,
     appKind: settings.appKind,
     adoptWithinMs: settings.bootTimeout * 1000,

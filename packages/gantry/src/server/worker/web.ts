@@ -37,7 +37,7 @@ export class WebService {
     const accessLog = settings.accessLog === null ? undefined : createAccessLog(settings.accessLog, settings.accessLogFormat);
     const app = await loadApp(spec.app, {
       cwd: spec.cwd,
-      context: { workerId },
+      context: { workerId, workers: settings.workers },
       trackRoutes: registry !== undefined,
       fastResponse: settings.fastResponse,
       appKind: settings.appKind,

@@ -1,0 +1,94 @@
+/**
+ * A web worker's database: one node-postgres pool (a pool is per process: the server's budget is
+ * workers x DB_POOL_MAX), typed queries through Kysely, the pool's gauges and query durations as
+ * Prometheus metrics, and the readiness checks gantry runs for PREFIX/ready. The pool never crashes the
+ * worker: a connection the server drops is logged and replaced on next use.
+ */
+import { addReadinessCheck, collectMetrics } from 'gantry/app';
+import { Kysely, type LogEvent, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { Gauge, Histogram, Registry } from 'prom-client';
+import { type ConnectionConfig, connectionOptions, describeDatabaseError } from './connection.js';
+import { pendingMigrations } from './migrations.js';
+import type { Database } from './schema.js';
+
+interface Log {
+  warn(fields: object, message: string): void;
+}
+
+/** Query durations by the statement's kind (select, insert...): a bounded label, unlike the SQL text. */
+function statementKind(sqlText: string): string {
+  const word = /^\s*(\w+)/.exec(sqlText)?.[1]?.toLowerCase() ?? 'other';
+  return ['select', 'insert', 'update', 'delete', 'with'].includes(word) ? word : 'other';
+}
+
+function poolMetrics(pool: pg.Pool): { registry: Registry; observe: (event: LogEvent) => void } {
+  const registry = new Registry();
+  new Gauge({
+    name: 'app_db_pool_connections',
+    help: "The database pools' connections, by state (total: open, idle: open and unused), summed over workers",
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      this.set({ state: 'total' }, pool.totalCount);
+      this.set({ state: 'idle' }, pool.idleCount);
+    },
+  });
+  new Gauge({
+    name: 'app_db_pool_waiting',
+    help: 'Queries waiting for a connection of a full pool (above 0 for long: DB_POOL_MAX or the database is the limit)',
+    registers: [registry],
+    collect() {
+      this.set(pool.waitingCount);
+    },
+  });
+  const durations = new Histogram({
+    name: 'app_db_query_duration_seconds',
+    help: 'Database query durations, by statement kind and outcome',
+    labelNames: ['statement', 'outcome'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const observe = (event: LogEvent) => {
+    const labels = { statement: statementKind(event.query.sql), outcome: event.level === 'query' ? 'ok' : 'error' };
+    durations.observe(labels, event.queryDurationMillis / 1000);
+  };
+  return { registry, observe };
+}
+
+export interface AppDatabase {
+  readonly db: Kysely<Database>;
+  /** Ends the pool: after the worker has drained (the app's close). */
+  close(): Promise<void>;
+}
+
+export function openDatabase(config: ConnectionConfig, log: Log): AppDatabase {
+  const pool = new pg.Pool(connectionOptions(config));
+  // A connection's error (the server shut down or restarted) arrives as an 'error' event, which would
+  // crash the worker without a listener: on the pool for idle connections, on each connection for the
+  // moment between its queries while it is checked out. The query under way fails by itself (503).
+  const onConnectionError = (error: Error) =>
+    log.warn({ err: describeDatabaseError(error) }, 'a database connection failed; a new one is opened on next use');
+  pool.on('error', onConnectionError);
+  pool.on('connect', (client) => client.on('error', onConnectionError));
+  const metrics = poolMetrics(pool);
+  collectMetrics(metrics.registry);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: metrics.observe });
+
+  addReadinessCheck('database', (signal) => sql`SELECT 1`.execute(db).then(() => signal.throwIfAborted()), { timeoutMs: 1000 });
+  // Once current, the schema stays current for this worker's life: the check then costs nothing.
+  let schemaCurrent = false;
+  addReadinessCheck(
+    'schema',
+    async () => {
+      if (schemaCurrent) return;
+      const pending = await pendingMigrations(db);
+      if (pending.length > 0) {
+        throw new Error(`${pending.length} migration(s) not applied (${pending.join(', ')}): run the migrations (npm run migrate)`);
+      }
+      schemaCurrent = true;
+    },
+    { timeoutMs: 2000 },
+  );
+  return { db, close: () => db.destroy() };
+}

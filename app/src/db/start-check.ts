@@ -1,0 +1,60 @@
+/**
+ * What the server checks once, in its primary, before any worker starts (gantry.config.ts's onStarting):
+ * that the database answers, and whether the connections it will open fit. A database that is
+ * unreachable or refuses the credentials stops the start with one line saying so, instead of workers
+ * that boot into a database they cannot use. Later outages are the readiness checks' business.
+ */
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { type ConnectionConfig, connectionOptions, describeDatabaseError, describeTarget } from './connection.js';
+import { pendingMigrations } from './migrations.js';
+
+interface Log {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface BudgetConfig extends ConnectionConfig {
+  readonly WEB_REPLICAS: number;
+}
+
+/** Above this share of the connections the server takes from clients, the budget is worth a warning. */
+const BUDGET_WARNING_SHARE = 0.8;
+
+export async function checkDatabaseAtStart(config: BudgetConfig, workers: number, log: Log): Promise<void> {
+  const target = describeTarget(config);
+  const client = new pg.Client(connectionOptions(config));
+  client.on('error', () => {}); // a failure after connecting surfaces through the query that fails
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ max: string; reserved: string; version: string }>(
+      `SELECT current_setting('max_connections') AS max,
+              current_setting('superuser_reserved_connections')::int
+                + coalesce(current_setting('reserved_connections', true)::int, 0) AS reserved,
+              current_setting('server_version') AS version`,
+    );
+    const { max, reserved, version } = rows[0]!;
+    const available = Number(max) - Number(reserved);
+    const perReplica = workers * config.DB_POOL_MAX;
+    const budget = perReplica * config.WEB_REPLICAS;
+    const line =
+      `database ${target} (PostgreSQL ${version}): connection budget ${workers} workers x pool ${config.DB_POOL_MAX}` +
+      `${config.WEB_REPLICAS > 1 ? ` x ${config.WEB_REPLICAS} replicas` : ''} = ${budget} of ${available} available (max_connections ${max})`;
+    if (budget > available * BUDGET_WARNING_SHARE) {
+      log.warn(`${line}: that leaves too little for migrations, job workers and admin sessions; lower DB_POOL_MAX or workers, or put PgBouncer in front`);
+    } else {
+      log.info(line);
+    }
+  } catch (error) {
+    throw new Error(`cannot use the database ${target}: ${describeDatabaseError(error)}`, { cause: error });
+  } finally {
+    await client.end().catch(() => {});
+  }
+  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ ...connectionOptions(config), max: 1 }) }) });
+  try {
+    const pending = await pendingMigrations(db);
+    if (pending.length > 0) log.warn(`the schema is behind (${pending.join(', ')} not applied): workers stay unready until the migrations run`);
+  } finally {
+    await db.destroy();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The guestbook's controller: the JSON API (/api/messages) and the page (/guestbook). Input is
+ * validated before anything is written; errors are problem responses (http/problems.ts), but the page
+ * answers in HTML.
+ */
+import formBody from '@fastify/formbody';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { isDatabaseUnavailable } from '../db/connection.js';
+import { DATABASE_RETRY_AFTER_S, InvalidInput, sendProblem } from '../http/problems.js';
+import type { MessageStore } from './messages.js';
+import { guestbookPage } from './page.js';
+import { parseListQuery, parseNewMessage } from './validation.js';
+
+/** A message is at most ~8 KB of UTF-8; anything much larger is no message. */
+const MESSAGE_BODY_LIMIT = 16 * 1024;
+const PAGE_SIZE = 50;
+
+function sendPage(reply: FastifyReply, status: number, html: string): FastifyReply {
+  // The page changes with every message: never cached (assets, when they come, are).
+  return reply.code(status).header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(html);
+}
+
+export function guestbookRoutes(store: MessageStore) {
+  return async (app: FastifyInstance): Promise<void> => {
+    // The API takes JSON only: without Fastify's text/plain parser, anything else is 415.
+    app.removeContentTypeParser('text/plain');
+    app.post('/api/messages', { bodyLimit: MESSAGE_BODY_LIMIT }, async (request, reply) => {
+      const message = await store.add(parseNewMessage(request.body));
+      request.log.debug({ id: message.id }, 'message added');
+      return reply.code(201).header('location', `/api/messages/${message.id}`).send(message);
+    });
+
+    app.get('/api/messages', async (request, reply) => {
+      const query = parseListQuery(request.query);
+      const messages = await store.list(query);
+      const last = messages.at(-1);
+      const next = messages.length === query.limit && last ? `/api/messages?limit=${query.limit}&before=${last.id}` : null;
+      if (next) reply.header('link', `<${next}>; rel="next"`);
+      return { messages, next };
+    });
+
+    app.get<{ Params: { id: string } }>('/api/messages/:id', async (request, reply) => {
+      const id = Number(request.params.id);
+      if (!Number.isInteger(id) || id < 1 || id > 2_147_483_647) {
+        throw new InvalidInput([{ parameter: 'id', detail: 'must be a positive integer' }]);
+      }
+      const message = await store.get(id);
+      return message ?? sendProblem(reply, { status: 404, detail: `No message ${id}.` });
+    });
+
+    // The page: its form posts application/x-www-form-urlencoded, parsed in this scope only.
+    await app.register(async (page) => {
+      await page.register(formBody, { bodyLimit: MESSAGE_BODY_LIMIT });
+
+      const render = async (reply: FastifyReply, status: number, state: Omit<Parameters<typeof guestbookPage>[0], 'messages'>) => {
+        try {
+          return sendPage(reply, status, guestbookPage({ ...state, messages: await store.list({ limit: PAGE_SIZE }) }));
+        } catch (error) {
+          if (!isDatabaseUnavailable(error)) throw error;
+          reply.header('retry-after', String(DATABASE_RETRY_AFTER_S));
+          return sendPage(reply, 503, guestbookPage({ ...state, messages: [], unavailable: 'The guestbook is unavailable right now; try again shortly.' }));
+        }
+      };
+
+      page.get('/guestbook', (_request, reply) => render(reply, 200, {}));
+
+      page.post<{ Body: Record<string, unknown> }>('/guestbook', async (request, reply) => {
+        const draft = { author: String(request.body?.author ?? ''), body: String(request.body?.body ?? '') };
+        try {
+          await store.add(parseNewMessage(draft));
+        } catch (error) {
+          if (error instanceof InvalidInput) return render(reply, 400, { draft, errors: error.errors });
+          if (isDatabaseUnavailable(error)) return render(reply, 503, { draft });
+          throw error;
+        }
+        // Post/redirect/get: a reload of the page does not post again.
+        return reply.code(303).header('location', '/guestbook').send();
+      });
+    });
+  };
+}
