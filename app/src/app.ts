@@ -74,7 +74,7 @@ export default function buildApp() {
   }));
 
   // CPU work off the event loop: the seed's "quick burst CPU intensive tasks", on gantry's thread pool.
-  app.get<{ Querystring: { below?: string } }>('/primes', async (request, reply) => {
+  app.get<{ Querystring: { below?: string } }>('/primes', async (request) => {
     const below = Number(request.query.below ?? 1_000_000);
     if (!Number.isInteger(below) || below < 0 || below > MAX_PRIMES_LIMIT) {
       throw new InvalidInput([{ parameter: 'below', detail: `must be an integer from 0 to ${MAX_PRIMES_LIMIT}` }]);

@@ -3,7 +3,7 @@
  * one server per test file on a free port, a fresh database per test, and stop/start to take it away
  * and bring it back under a running app.
  */
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -31,8 +31,6 @@ let databases = 0;
 
 export async function startTestPostgres(): Promise<TestPostgres> {
   const runDir = await mkdtemp(join(tmpdir(), 'gantry-pg-'));
-  // As root the server runs as the user postgres, which must reach its directory inside this one.
-  await chmod(runDir, 0o755);
   const port = await freePort();
   const logger = createLogger({ level: 'warn', format: 'text', role: 'stack' });
   const launch = () => startLocalPostgres({ runDir, port, cwd: process.cwd(), logger });

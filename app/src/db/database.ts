@@ -84,7 +84,9 @@ export function openDatabase(config: ConnectionConfig, log: Log): AppDatabase {
       if (schemaCurrent) return;
       const pending = await pendingMigrations(db);
       if (pending.length > 0) {
-        throw new Error(`${pending.length} migration(s) not applied (${pending.join(', ')}): run the migrations (npm run migrate)`);
+        throw new Error(
+          `${pending.length} migration(s) not applied (${pending.join(', ')}): run the migrations (npm run migrate)`,
+        );
       }
       schemaCurrent = true;
     },

@@ -41,7 +41,9 @@ export async function checkDatabaseAtStart(config: BudgetConfig, workers: number
       `database ${target} (PostgreSQL ${version}): connection budget ${workers} workers x pool ${config.DB_POOL_MAX}` +
       `${config.WEB_REPLICAS > 1 ? ` x ${config.WEB_REPLICAS} replicas` : ''} = ${budget} of ${available} available (max_connections ${max})`;
     if (budget > available * BUDGET_WARNING_SHARE) {
-      log.warn(`${line}: that leaves too little for migrations, job workers and admin sessions; lower DB_POOL_MAX or workers, or put PgBouncer in front`);
+      log.warn(
+        `${line}: that leaves too little for migrations, job workers and admin sessions; lower DB_POOL_MAX or workers, or put PgBouncer in front`,
+      );
     } else {
       log.info(line);
     }
@@ -50,10 +52,13 @@ export async function checkDatabaseAtStart(config: BudgetConfig, workers: number
   } finally {
     await client.end().catch(() => {});
   }
-  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ ...connectionOptions(config), max: 1 }) }) });
+  const db = new Kysely<unknown>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ ...connectionOptions(config), max: 1 }) }),
+  });
   try {
     const pending = await pendingMigrations(db);
-    if (pending.length > 0) log.warn(`the schema is behind (${pending.join(', ')} not applied): workers stay unready until the migrations run`);
+    if (pending.length > 0)
+      log.warn(`the schema is behind (${pending.join(', ')} not applied): workers stay unready until the migrations run`);
   } finally {
     await db.destroy();
   }

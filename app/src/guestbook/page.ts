@@ -24,7 +24,9 @@ function messageItem(message: Message): string {
 }
 
 function errorList(errors: readonly FieldError[]): string {
-  const items = errors.map((e) => `<li>${escapeHtml((e.pointer ?? e.parameter ?? '').replace('#/', ''))}: ${escapeHtml(e.detail)}</li>`);
+  const items = errors.map(
+    (e) => `<li>${escapeHtml((e.pointer ?? e.parameter ?? '').replace('#/', ''))}: ${escapeHtml(e.detail)}</li>`,
+  );
   return `<ul class="errors" role="alert">${items.join('')}</ul>`;
 }
 

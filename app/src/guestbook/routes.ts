@@ -52,20 +52,29 @@ export function guestbookRoutes(store: MessageStore) {
     await app.register(async (page) => {
       await page.register(formBody, { bodyLimit: MESSAGE_BODY_LIMIT });
 
-      const render = async (reply: FastifyReply, status: number, state: Omit<Parameters<typeof guestbookPage>[0], 'messages'>) => {
+      const render = async (
+        reply: FastifyReply,
+        status: number,
+        state: Omit<Parameters<typeof guestbookPage>[0], 'messages'>,
+      ) => {
         try {
           return sendPage(reply, status, guestbookPage({ ...state, messages: await store.list({ limit: PAGE_SIZE }) }));
         } catch (error) {
           if (!isDatabaseUnavailable(error)) throw error;
           reply.header('retry-after', String(DATABASE_RETRY_AFTER_S));
-          return sendPage(reply, 503, guestbookPage({ ...state, messages: [], unavailable: 'The guestbook is unavailable right now; try again shortly.' }));
+          return sendPage(
+            reply,
+            503,
+            guestbookPage({ ...state, messages: [], unavailable: 'The guestbook is unavailable right now; try again shortly.' }),
+          );
         }
       };
 
       page.get('/guestbook', (_request, reply) => render(reply, 200, {}));
 
       page.post<{ Body: Record<string, unknown> }>('/guestbook', async (request, reply) => {
-        const draft = { author: String(request.body?.author ?? ''), body: String(request.body?.body ?? '') };
+        const field = (name: string) => (typeof request.body?.[name] === 'string' ? request.body[name] : '');
+        const draft = { author: field('author'), body: field('body') };
         try {
           await store.add(parseNewMessage(draft));
         } catch (error) {

@@ -60,7 +60,8 @@ function clientProblem(error: FastifyError): Problem | undefined {
       return { status: 400, detail: 'The Content-Length does not match the body.' };
   }
   // The JSON parser's own failure (a syntax error, a __proto__ key) is a SyntaxError with status 400.
-  if (error instanceof SyntaxError && error.statusCode === 400) return { status: 400, title: 'Malformed JSON', detail: error.message };
+  if (error instanceof SyntaxError && error.statusCode === 400)
+    return { status: 400, title: 'Malformed JSON', detail: error.message };
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
     return { status: error.statusCode, detail: error.message };
   }
@@ -70,7 +71,12 @@ function clientProblem(error: FastifyError): Problem | undefined {
 export function registerProblemHandlers(app: FastifyInstance, options: { exposeErrors: boolean }): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof InvalidInput) {
-      return sendProblem(reply, { status: 400, title: 'Invalid input', detail: 'Some fields are invalid.', errors: error.errors });
+      return sendProblem(reply, {
+        status: 400,
+        title: 'Invalid input',
+        detail: 'Some fields are invalid.',
+        errors: error.errors,
+      });
     }
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error.message }, 'the database is unavailable: answered 503');

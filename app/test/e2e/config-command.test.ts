@@ -17,7 +17,9 @@ describe('gantry config', () => {
   });
 
   it('shows the Production profile, and JSON for tools', async () => {
-    const proc = gantry(['config', '--json', SETTINGS], { env: { APP_ENV: 'Production' } });
+    const proc = gantry(['config', '--json', SETTINGS], {
+      env: { APP_ENV: 'Production', DB_CONNECTION_STRING: 'postgres://u:p@db/app' },
+    });
     expect((await proc.exit()).code).toBe(0);
     const report = JSON.parse(proc.stdout) as { profile: string; entries: { key: string; value: string; source: string }[] };
     expect(report.profile).toBe('Production');
@@ -27,6 +29,12 @@ describe('gantry config', () => {
       source: 'profile Production',
       secret: false,
     });
+  });
+
+  it('exits 2 in Production without DB_CONNECTION_STRING (it has no default there)', async () => {
+    const proc = gantry(['config', SETTINGS], { env: { APP_ENV: 'Production' } });
+    expect((await proc.exit()).code).toBe(2);
+    expect(proc.stdout + proc.stderr).toMatch(/DB_CONNECTION_STRING/);
   });
 
   it('exits 2 and lists every problem', async () => {

@@ -72,13 +72,43 @@ describe('the guestbook API', () => {
     const cases: [string, string | object, number, unknown][] = [
       ['malformed JSON', '{"author": "a", "body":', 400, { title: 'Malformed JSON' }],
       ['a __proto__ key', '{"author":"a","body":"b","__proto__":{"x":1}}', 400, { title: 'Malformed JSON' }],
-      ['not an object', '["a", "b"]', 400, { errors: [{ pointer: '#/', detail: expect.stringMatching(/expected object/) }] }],
+      [
+        'not an object',
+        '["a", "b"]',
+        400,
+        { errors: [{ pointer: '#/', detail: expect.stringMatching(/expected object/) as unknown }] },
+      ],
       ['wrong types', { author: 5, body: true }, 400, { errors: [{ pointer: '#/author' }, { pointer: '#/body' }] }],
-      ['an unknown field', { author: 'a', body: 'b', admin: true }, 400, { errors: [{ pointer: '#/admin', detail: 'is not a field of this resource' }] }],
-      ['an author of blanks', { author: '   ', body: 'b' }, 400, { errors: [{ pointer: '#/author', detail: 'must not be empty' }] }],
-      ['an author of 65 characters', { author: 'x'.repeat(65), body: 'b' }, 400, { errors: [{ pointer: '#/author', detail: 'must be at most 64 characters' }] }],
-      ['a body of 2,001 characters', { author: 'a', body: 'é'.repeat(2001) }, 400, { errors: [{ pointer: '#/body', detail: 'must be at most 2000 characters' }] }],
-      ['a NUL character', { author: 'a\u0000b', body: 'b' }, 400, { errors: [{ pointer: '#/author', detail: 'must not contain NUL characters' }] }],
+      [
+        'an unknown field',
+        { author: 'a', body: 'b', admin: true },
+        400,
+        { errors: [{ pointer: '#/admin', detail: 'is not a field of this resource' }] },
+      ],
+      [
+        'an author of blanks',
+        { author: '   ', body: 'b' },
+        400,
+        { errors: [{ pointer: '#/author', detail: 'must not be empty' }] },
+      ],
+      [
+        'an author of 65 characters',
+        { author: 'x'.repeat(65), body: 'b' },
+        400,
+        { errors: [{ pointer: '#/author', detail: 'must be at most 64 characters' }] },
+      ],
+      [
+        'a body of 2,001 characters',
+        { author: 'a', body: 'é'.repeat(2001) },
+        400,
+        { errors: [{ pointer: '#/body', detail: 'must be at most 2000 characters' }] },
+      ],
+      [
+        'a NUL character',
+        { author: 'a\u0000b', body: 'b' },
+        400,
+        { errors: [{ pointer: '#/author', detail: 'must not contain NUL characters' }] },
+      ],
       ['a body over the limit', { author: 'a', body: 'x'.repeat(20_000) }, 413, { status: 413 }],
     ];
     for (const [what, body, status, problem] of cases) {
@@ -103,8 +133,14 @@ describe('the guestbook API', () => {
   it('serves the page with every user text escaped; its form posts without JavaScript', async () => {
     const { url } = await serveApp(await migratedDatabase());
     const form = (fields: string) =>
-      request(`${url}/guestbook`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: fields });
-    const posted = await form(`author=${encodeURIComponent('<script>alert(1)</script>')}&body=${encodeURIComponent('"quoted" & <b>')}`);
+      request(`${url}/guestbook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: fields,
+      });
+    const posted = await form(
+      `author=${encodeURIComponent('<script>alert(1)</script>')}&body=${encodeURIComponent('"quoted" & <b>')}`,
+    );
     expect(posted.status).toBe(303);
     expect(posted.headers.location).toBe('/guestbook');
     const page = await request(`${url}/guestbook`);
@@ -135,14 +171,23 @@ describe('migrations', () => {
     await postgres.query("INSERT INTO messages (author, body) VALUES ('kept', 'before the deploy')", [], url);
     const dir = await mkdtemp(join(tmpdir(), 'gantry-migrations-'));
     await cp(join(REPO_ROOT, 'app/migrations'), dir, { recursive: true });
-    await writeFile(join(dir, '0002_broken.sql'), 'ALTER TABLE messages ADD COLUMN mood text;\nUPDATE messages SET mood = (1 / 0)::text;\n');
+    await writeFile(
+      join(dir, '0002_broken.sql'),
+      'ALTER TABLE messages ADD COLUMN mood text;\nUPDATE messages SET mood = (1 / 0)::text;\n',
+    );
     const outcome = await migrate(url, [dir]);
     expect(outcome.code).toBe(1);
     expect(outcome.stdout).toContain('migration 0002_broken: FAILED');
     expect(outcome.stderr).toContain('division by zero');
-    const columns = await postgres.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'messages'", [], url);
+    const columns = await postgres.query<{ column_name: string }>(
+      "SELECT column_name FROM information_schema.columns WHERE table_name = 'messages'",
+      [],
+      url,
+    );
     expect(columns.map((c) => c.column_name)).not.toContain('mood');
-    expect(await postgres.query('SELECT author, body FROM messages', [], url)).toEqual([{ author: 'kept', body: 'before the deploy' }]);
+    expect(await postgres.query('SELECT author, body FROM messages', [], url)).toEqual([
+      { author: 'kept', body: 'before the deploy' },
+    ]);
   });
 
   it('a worker whose schema is behind is not ready until they run, then is by itself', async () => {
@@ -151,7 +196,9 @@ describe('migrations', () => {
     expect(proc.output).toContain('the schema is behind (0001_create_messages not applied)');
     const unready = await request(`${app}/_gantry/ready`);
     expect(unready.status).toBe(503);
-    expect(unready.body).toContain('schema: 1 migration(s) not applied (0001_create_messages): run the migrations (npm run migrate)');
+    expect(unready.body).toContain(
+      'schema: 1 migration(s) not applied (0001_create_messages): run the migrations (npm run migrate)',
+    );
     expect((await request(`${app}/_gantry/live`)).status).toBe(200);
     await proc.waitFor(/not ready: schema: 1 migration/);
     expect((await migrate(url)).code).toBe(0);
@@ -169,7 +216,11 @@ describe('database faults', () => {
     const port = await freePort();
     const proc = gantry(['serve', '--bind', `127.0.0.1:${port}`, ...APP], { env: { DB_CONNECTION_STRING: url.href } });
     expect((await proc.exit()).code).toBe(3);
-    expect(proc.stderr.match(/cannot use the database gantry@127\.0\.0\.1:\d+\/test_\w+: password authentication failed for user "gantry" \(the password was refused\)/g)).toHaveLength(1);
+    expect(
+      proc.stderr.match(
+        /cannot use the database gantry@127\.0\.0\.1:\d+\/test_\w+: password authentication failed for user "gantry" \(the password was refused\)/g,
+      ),
+    ).toHaveLength(1);
     expect(proc.output).not.toMatch(/worker \d+ \(pid \d+\) booting/);
     expect(proc.output).not.toContain('wrong');
   });
@@ -210,7 +261,14 @@ describe('database faults', () => {
       (reply) => reply.status === 201,
     );
     expect(back.status).toBe(201);
-    expect((await eventually(() => request(`${url}/_gantry/ready`), (reply) => reply.status === 200)).status).toBe(200);
+    expect(
+      (
+        await eventually(
+          () => request(`${url}/_gantry/ready`),
+          (reply) => reply.status === 200,
+        )
+      ).status,
+    ).toBe(200);
     const result = await load.stop();
     expect(result.errors, proc.output).toEqual({});
     // Every request was answered: written (201) or refused for now (503); none lost, none a 500.
@@ -248,7 +306,8 @@ describe('database faults', () => {
   it("exports the pool's connections and query durations, summed over the workers", async () => {
     const metricsPort = await freePort();
     const { url } = await serveApp(await migratedDatabase(), ['--metrics-bind', `127.0.0.1:${metricsPort}`]);
-    for (let i = 0; i < 10; i++) expect((await postJson(`${url}/api/messages`, { author: 'm', body: String(i) })).status).toBe(201);
+    for (let i = 0; i < 10; i++)
+      expect((await postJson(`${url}/api/messages`, { author: 'm', body: String(i) })).status).toBe(201);
     const text = (await request(`http://127.0.0.1:${metricsPort}/metrics`)).body;
     expect(text).toMatch(/^app_db_query_duration_seconds_count\{statement="insert",outcome="ok"\} 10$/m);
     expect(text).toMatch(/^app_db_pool_connections\{state="total"\} [1-9]\d*$/m);

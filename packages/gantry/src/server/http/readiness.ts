@@ -23,10 +23,14 @@ const READY: Verdict = { ready: true, failures: [] };
 async function runCheck({ name, check, timeoutMs }: ReadinessCheckEntry): Promise<string | undefined> {
   const abort = new AbortController();
   try {
-    await withTimeLimit(Promise.resolve().then(() => check(abort.signal)), timeoutMs, () => {
-      abort.abort();
-      throw new Error(`no answer within ${timeoutMs} ms`);
-    });
+    await withTimeLimit(
+      Promise.resolve().then(() => check(abort.signal)),
+      timeoutMs,
+      () => {
+        abort.abort();
+        throw new Error(`no answer within ${timeoutMs} ms`);
+      },
+    );
     return undefined;
   } catch (error) {
     return `${name}: ${describeError(error)}`;

@@ -102,7 +102,8 @@ export class WorkerProcess {
     }, settings.bootTimeout * 1000);
     try {
       // prom-client is loaded only where metrics are on.
-      if (settings.metricsBind !== null) this.#registry = new (await import('./metrics.js')).WorkerRegistry(workerId, this.#logger);
+      if (settings.metricsBind !== null)
+        this.#registry = new (await import('./metrics.js')).WorkerRegistry(workerId, this.#logger);
       if (this.#spec.configFile) this.#hooks = (await loadConfigFile(this.#spec.configFile, this.#spec.cwd)).hooks;
       await runHook(this.#hooks, 'postFork', this.#context).catch((error: unknown) => {
         throw new GantryError(ErrorCode.APP_BOOT, `worker ${workerId} could not be set up: ${describeError(error)}`, {
