@@ -13,6 +13,10 @@ export interface WrkResult {
   readonly requests: number;
   /** Socket errors (connect, read, write, timeout) plus non-2xx/3xx answers. */
   readonly failures: number;
+  /** Socket errors alone. */
+  readonly socketErrors: number;
+  /** Answers by status, when the script counts them (it prints `status CODE COUNT` lines). */
+  readonly statuses: Readonly<Record<number, number>>;
 }
 
 function milliseconds(text: string): number {
@@ -32,16 +36,22 @@ export function parseWrk(output: string): WrkResult {
     p99Ms: milliseconds(/^\s+99%\s+(\S+)$/m.exec(output)?.[1] ?? '0ms'),
     requests: number(/(\d+) requests in/),
     failures: socketErrors + number(/Non-2xx or 3xx responses: (\d+)/),
+    socketErrors,
+    statuses: Object.fromEntries([...output.matchAll(/^status (\d+) (\d+)$/gm)].map((m) => [Number(m[1]), Number(m[2])])),
   };
 }
 
 export interface WrkOptions {
   readonly seconds: number;
+  /** POST a small text body (post.lua). */
   readonly post?: boolean;
+  /** Or a wrk Lua script of the caller's. */
+  readonly script?: string;
 }
 
 export async function wrk(url: string, options: WrkOptions): Promise<WrkResult> {
-  const args = ['-t1', '-c64', `-d${options.seconds}s`, '--latency', ...(options.post ? ['-s', POST_SCRIPT] : []), url];
+  const script = options.script ?? (options.post ? POST_SCRIPT : undefined);
+  const args = ['-t1', '-c64', `-d${options.seconds}s`, '--latency', ...(script ? ['-s', script] : []), url];
   const { stdout } = await run('wrk', args, { timeout: (options.seconds + 30) * 1000 });
   return parseWrk(stdout);
 }

@@ -3,16 +3,21 @@
  * docker-compose.yml brought up, and checked through http://127.0.0.1:1337 (nginx) and :8085 (gantry).
  * `npm run test:containers`; see harness.ts for how it runs without a Docker engine.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, waitForHttp } from '../../packages/gantry/test/helpers/http.js';
+import { REPO_ROOT } from '../../packages/gantry/test/helpers/process.js';
 import { type Engine, PROJECT, compose, containers, docker, startEngine, tearDown, waitHealthy } from './harness.js';
 
 const EDGE = 'http://127.0.0.1:1337';
 const DIRECT = 'http://127.0.0.1:8085';
-const SECRETS = ['docker-compose.yml', 'docker-compose.secrets.yml'];
+/** The app's connection string in compose: its role, no password (that comes from a secret). */
+const APP_DATABASE = 'postgres://guestbook_app@db:5432/guestbook';
+const BROKEN_MIGRATION = ['docker-compose.yml', 'test/containers/broken-migration.yml'];
 const PAGE = /^MSG: (.*)<br\/>\nDB STRING: (.*)<br\/>\nTime: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$/;
 
 let engine: Engine;
@@ -32,7 +37,11 @@ async function up(env: Record<string, string> = {}, files: readonly string[] = [
   await timed(`up ${JSON.stringify(env)}`, () =>
     compose(engine, [...files.flatMap((f) => ['-f', f]), 'up', '-d', ...extra], env),
   );
-  const ids = [...(await containers(engine, 'web', files)), ...(await containers(engine, 'nginx', files))];
+  const ids = [
+    ...(await containers(engine, 'db', files)),
+    ...(await containers(engine, 'web', files)),
+    ...(await containers(engine, 'nginx', files)),
+  ];
   await timed('healthy', () => waitHealthy(engine, ids));
 }
 
@@ -45,7 +54,32 @@ async function page(url: string): Promise<[string, string]> {
   return [msg, db];
 }
 
+/** psql in the db container, as `user` over TCP (so with its password, as a client would). */
+async function psql(user: 'guestbook_owner' | 'guestbook_app', sql: string): Promise<string> {
+  const [db = ''] = await containers(engine, 'db');
+  const password = (
+    await readFile(join(REPO_ROOT, 'secrets', user === 'guestbook_owner' ? 'db_owner_password' : 'db_app_password'), 'utf8')
+  ).trim();
+  return docker(engine, [
+    'exec',
+    '-e',
+    `PGPASSWORD=${password}`,
+    db,
+    'psql',
+    '-h',
+    '127.0.0.1',
+    '-U',
+    user,
+    '-d',
+    'guestbook',
+    '-tAc',
+    sql,
+  ]);
+}
+
 beforeAll(async () => {
+  // The database passwords: created once (secrets/ is git-ignored), as a user would.
+  await promisify(execFile)('sh', [join(REPO_ROOT, 'deploy/compose-secrets.sh')]);
   engine = await timed('engine setup', startEngine);
   await timed('build', () => compose(engine, ['build']));
 }, 1_200_000);
@@ -60,12 +94,12 @@ afterAll(async () => {
 describe('the compose deployment', () => {
   it('turns healthy, serves the Dev page through nginx and directly, static files from nginx, as non-root', async () => {
     await up();
-    for (const service of ['web', 'nginx']) {
+    for (const service of ['db', 'web', 'nginx']) {
       const [id = ''] = await containers(engine, service);
       expect(await docker(engine, ['inspect', '--format', '{{.State.Health.Status}}', id])).toBe('healthy');
     }
-    expect(await page(`${EDGE}/`)).toEqual(['Inside DEV CONFIG', 'DEV DB STRING']);
-    expect(await page(`${DIRECT}/`)).toEqual(['Inside DEV CONFIG', 'DEV DB STRING']);
+    expect(await page(`${EDGE}/`)).toEqual(['Inside DEV CONFIG', APP_DATABASE]);
+    expect(await page(`${DIRECT}/`)).toEqual(['Inside DEV CONFIG', APP_DATABASE]);
     const secret = await request(`${EDGE}/static/secret.txt`);
     expect(secret).toMatchObject({ status: 200, body: 'The secret code is 5134\n' });
     expect(secret.headers['cache-control']).toBe('public, max-age=3600');
@@ -109,7 +143,7 @@ describe('the compose deployment', () => {
 
   it("validates the monitoring profile (Prometheus and Grafana) with compose's own config check", async () => {
     const services = (await compose(engine, ['--profile', 'monitoring', 'config', '--services'])).split('\n').filter(Boolean);
-    expect(services.sort()).toEqual(['grafana', 'nginx', 'prometheus', 'web']);
+    expect(services.sort()).toEqual(['db', 'grafana', 'migrate', 'nginx', 'prometheus', 'web']);
     // Only with the profile: both monitoring services carry it in the rendered file.
     const rendered = await compose(engine, ['--profile', 'monitoring', 'config']);
     for (const service of ['prometheus', 'grafana']) {
@@ -143,29 +177,83 @@ describe('the compose deployment', () => {
 
   it('shows the Production page after switching APP_ENV', async () => {
     await up({ APP_ENV: 'Production' });
-    expect(await page(`${EDGE}/`)).toEqual(['Inside PRODUCTION CONFIG', 'PRODUCTION DB STRING']);
-    expect(await page(`${DIRECT}/`)).toEqual(['Inside PRODUCTION CONFIG', 'PRODUCTION DB STRING']);
+    expect(await page(`${EDGE}/`)).toEqual(['Inside PRODUCTION CONFIG', APP_DATABASE]);
+    expect(await page(`${DIRECT}/`)).toEqual(['Inside PRODUCTION CONFIG', APP_DATABASE]);
   });
 
-  it('reads the connection string from a compose secret, masked on the page and never logged', async () => {
-    const file = join(await mkdtemp(join(tmpdir(), 'gantry-secret-')), 'db_connection_string');
-    await writeFile(file, 'postgres://app:hunter2@db:5432/app\n');
-    await up({ DB_CONNECTION_STRING_SECRET: file }, SECRETS);
-    expect(await page(`${EDGE}/`)).toEqual(['Inside DEV CONFIG', 'postgres://app:***@db:5432/app']);
-    const [id = ''] = await containers(engine, 'web', SECRETS);
+  it('stores guestbook messages in the db service, migrated once by the one-shot migrate service', async () => {
+    await up();
+    const posted = await request(`${EDGE}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ author: 'compose', body: 'through nginx, gantry and PostgreSQL' }),
+    });
+    expect(posted.status).toBe(201);
+    const listed = JSON.parse((await request(`${DIRECT}/api/messages`)).body) as { messages: { body: string }[] };
+    expect(listed.messages.map((m) => m.body)).toEqual(['through nginx, gantry and PostgreSQL']);
+    const [migrate = ''] = await containers(engine, 'migrate');
+    expect(await docker(engine, ['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', migrate])).toBe('exited 0');
+    expect(await docker(engine, ['logs', migrate])).toContain('migration 0001_create_messages: applied');
+    expect(await psql('guestbook_owner', 'SELECT count(*) FROM messages')).toBe('1');
+  });
+
+  it('keeps the passwords in secrets: the app role reads and writes rows but cannot change the schema', async () => {
+    await expect(psql('guestbook_app', 'CREATE TABLE intruder (id int)')).rejects.toThrow(/permission denied for schema public/);
+    expect(await psql('guestbook_app', 'SELECT count(*) FROM messages')).toBe('1');
+    const [web = ''] = await containers(engine, 'web');
     const config = await docker(engine, [
       'exec',
-      id,
+      web,
       'node',
       '/srv/packages/gantry/bin/gantry.js',
       'config',
       'dist/src/config/settings.js',
     ]);
-    expect(config).toMatch(
-      /^DB_CONNECTION_STRING +\[redacted\] +file \/run\/secrets\/db_connection_string \(DB_CONNECTION_STRING_FILE\)$/m,
+    expect(config).toMatch(/^DB_PASSWORD +\[redacted\] +file \/run\/secrets\/db_app_password \(DB_PASSWORD_FILE\)$/m);
+    const passwords = await Promise.all(
+      ['db_owner_password', 'db_app_password'].map(async (name) =>
+        (await readFile(join(REPO_ROOT, 'secrets', name), 'utf8')).trim(),
+      ),
     );
-    expect(await docker(engine, ['logs', id])).not.toContain('hunter2');
-    expect(await docker(engine, ['inspect', '--format', '{{json .Config.Env}}', id])).not.toContain('hunter2');
+    for (const service of ['db', 'migrate', 'web']) {
+      const [id = ''] = await containers(engine, service);
+      const seen =
+        (await docker(engine, ['logs', id])) + (await docker(engine, ['inspect', '--format', '{{json .Config.Env}}', id]));
+      for (const password of passwords) expect(seen).not.toContain(password);
+    }
+    // The database is not published on the host.
+    const [db = ''] = await containers(engine, 'db');
+    const bindings = JSON.parse(await docker(engine, ['inspect', '--format', '{{json .HostConfig.PortBindings}}', db])) as Record<
+      string,
+      unknown[] | null
+    > | null;
+    for (const binding of Object.values(bindings ?? {})) expect(binding ?? []).toEqual([]);
+  });
+
+  it('a failing migration stops the deploy with its error, and the data is untouched', async () => {
+    const broken = await mkdtemp(join(tmpdir(), 'gantry-broken-migrations-'));
+    // Readable by the image's user (node), as app/migrations is in the image.
+    await chmod(broken, 0o755);
+    await cp(join(REPO_ROOT, 'app/migrations'), broken, { recursive: true });
+    await writeFile(
+      join(broken, '0002_broken.sql'),
+      'ALTER TABLE messages ADD COLUMN mood text;\nUPDATE messages SET mood = (1 / 0)::text;\n',
+    );
+    // The next deploy: the containers go, the database volume stays (podman cannot `up` over a running
+    // project whose networks it created; see harness.ts).
+    await compose(engine, ['down']);
+    await expect(
+      compose(engine, [...BROKEN_MIGRATION.flatMap((f) => ['-f', f]), 'up', '-d'], { BROKEN_MIGRATIONS: broken }),
+    ).rejects.toThrow(/migrate/);
+    const [migrate = ''] = await containers(engine, 'migrate');
+    expect(await docker(engine, ['inspect', '--format', '{{.State.ExitCode}}', migrate])).toBe('1');
+    expect(await docker(engine, ['logs', migrate])).toContain('division by zero');
+    expect(await psql('guestbook_owner', 'SELECT count(*) FROM messages')).toBe('1');
+    expect(await psql('guestbook_owner', "SELECT count(*) FROM information_schema.columns WHERE column_name = 'mood'")).toBe('0');
+    // The deploy stopped there: no web container was started.
+    for (const id of await containers(engine, 'web')) {
+      expect(await docker(engine, ['inspect', '--format', '{{.State.StartedAt}}', id])).toMatch(/^0001-01-01/);
+    }
   });
 
   it('scales out to three web replicas behind nginx, and requests reach all three', async () => {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from '../../packages/gantry/test/helpers/http.js';
 import { describeWith, requirement } from '../../packages/gantry/test/helpers/requirements.js';
 import { startLoad } from '../../packages/gantry/test/helpers/load.js';
@@ -20,8 +20,16 @@ import {
   freePort,
   gantry,
 } from '../../packages/gantry/test/helpers/process.js';
+import { migrate } from '../../app/test/support/app.js';
+import { type TestPostgres, startTestPostgres } from '../support/postgres.js';
 
 cleanUpProcesses();
+
+let postgres: TestPostgres;
+beforeAll(async () => {
+  postgres = await startTestPostgres();
+});
+afterAll(() => postgres?.destroy());
 
 const prometheus = requirement(
   (() => {
@@ -52,11 +60,30 @@ describeWith(prometheus, 'Prometheus and the Grafana dashboard', () => {
       { cwd: FIXTURES },
     );
     await server.waitFor(/listening at/);
+    // The example app on a real PostgreSQL, for the database row (app_db_* metrics).
+    const database = await postgres.freshDatabase();
+    expect((await migrate(database)).code).toBe(0);
+    const [appPort, appMetricsPort] = [await freePort(), await freePort()];
+    const app = gantry(
+      [
+        'serve',
+        '--bind',
+        `127.0.0.1:${appPort}`,
+        '--metrics-bind',
+        `127.0.0.1:${appMetricsPort}`,
+        '--config',
+        'app/dist/gantry.config.js',
+        'app/dist/src/app.js',
+      ],
+      { env: { DB_CONNECTION_STRING: database } },
+    );
+    await app.waitFor(/listening at/);
 
     const dir = await mkdtemp(join(tmpdir(), 'gantry-prometheus-'));
+    const targets = [metricsPort, appMetricsPort].map((p) => `'127.0.0.1:${p}'`).join(', ');
     await writeFile(
       join(dir, 'prometheus.yml'),
-      `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: gantry\n    static_configs: [{ targets: ['127.0.0.1:${metricsPort}'] }]\n`,
+      `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: gantry\n    static_configs: [{ targets: [${targets}] }]\n`,
     );
     const prometheus = new Running(
       'prometheus',
@@ -70,12 +97,19 @@ describeWith(prometheus, 'Prometheus and the Grafana dashboard', () => {
     const api = `http://127.0.0.1:${promPort}`;
     await prometheus.waitFor(/Server is ready to receive web requests/);
     // Traffic only once Prometheus has scraped gantry: increase() counts from its first sample.
-    for (let i = 0; i < 100 && (await query(api, 'up{job="gantry"}')).data.result.length === 0; i++) {
+    for (let i = 0; i < 100 && (await query(api, 'up{job="gantry"} == 1')).data.result.length < 2; i++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
 
     // Traffic for every panel: successes, 5xx, a killed worker, a reload.
     const load = startLoad(`http://127.0.0.1:${port}/users/7`, { connections: 4 });
+    const writes = startLoad(`http://127.0.0.1:${appPort}/api/messages`, {
+      connections: 2,
+      method: 'POST',
+      contentType: 'application/json',
+      body: JSON.stringify({ author: 'prometheus', body: 'a row for the database panels' }),
+    });
+    const reads = startLoad(`http://127.0.0.1:${appPort}/api/messages?limit=5`, { connections: 2 });
     for (let i = 0; i < 10; i++) await request(`http://127.0.0.1:${port}/fail`);
     for (let i = 0; i < 10; i++) await request(`http://127.0.0.1:${port}/no-such-page`);
     const [, pid] = (await server.waitFor(/worker 2 \(pid (\d+)\) ready/)) as string[];
@@ -85,15 +119,15 @@ describeWith(prometheus, 'Prometheus and the Grafana dashboard', () => {
     await server.waitFor(/reload complete/);
     for (let i = 0; i < 10; i++) await request(`http://127.0.0.1:${port}/fail`);
     await new Promise((resolve) => setTimeout(resolve, 6000));
-    await load.stop();
+    await Promise.all([load.stop(), writes.stop(), reads.stop()]);
 
     const up = await query(api, 'up{job="gantry"}');
-    expect(up.data.result.map((r) => r.value[1])).toEqual(['1']);
+    expect(up.data.result.map((r) => r.value[1])).toEqual(['1', '1']);
     const dashboard = JSON.parse(await readFile(join(REPO_ROOT, 'monitoring/grafana/dashboards/gantry.json'), 'utf8')) as {
-      panels: { title: string; targets: { expr: string }[] }[];
+      panels: { title: string; targets?: { expr: string }[] }[];
     };
     for (const panel of dashboard.panels) {
-      for (const { expr } of panel.targets) {
+      for (const { expr } of panel.targets ?? []) {
         // Grafana's $__rate_interval is at least four scrape intervals.
         const answer = await query(api, expr.replaceAll('$__rate_interval', '15s'));
         expect(answer.status, `${panel.title}: ${expr}`).toBe('success');

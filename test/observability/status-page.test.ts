@@ -8,13 +8,21 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from '../../packages/gantry/test/helpers/http.js';
 import { describeWith, requirement } from '../../packages/gantry/test/helpers/requirements.js';
 import { startLoad } from '../../packages/gantry/test/helpers/load.js';
 import { REPO_ROOT, cleanUpProcesses, freePort, gantry } from '../../packages/gantry/test/helpers/process.js';
+import { migrate } from '../../app/test/support/app.js';
+import { type TestPostgres, startTestPostgres } from '../support/postgres.js';
 
 cleanUpProcesses();
+
+let postgres: TestPostgres;
+beforeAll(async () => {
+  postgres = await startTestPostgres();
+});
+afterAll(() => postgres?.destroy());
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const chromiumBrowser = requirement(existsSync(CHROMIUM), `chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`);
@@ -22,6 +30,8 @@ const chromiumBrowser = requirement(existsSync(CHROMIUM), `chromium at ${CHROMIU
 describeWith(chromiumBrowser, 'the status page in a browser', () => {
   it('shows live throughput, latency and every worker, with no script error', async () => {
     const [port, metricsPort] = [await freePort(), await freePort()];
+    const database = await postgres.freshDatabase();
+    expect((await migrate(database)).code).toBe(0);
     const server = gantry(
       [
         'serve',
@@ -33,7 +43,7 @@ describeWith(chromiumBrowser, 'the status page in a browser', () => {
         'app/dist/gantry.config.js',
         'app/dist/src/app.js',
       ],
-      { env: { APP_ENV: 'Production' } },
+      { env: { APP_ENV: 'Production', DB_CONNECTION_STRING: database } },
     );
     await server.waitFor(/listening at/);
     const load = startLoad(`http://127.0.0.1:${port}/`, { connections: 4 });
