@@ -6,13 +6,10 @@
  * and how long after the restart the first write succeeded. Writes bench/results/guestbook.json and .md.
  * Settings: BENCH_ROUNDS (5), BENCH_SECONDS (5).
  */
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { startTestPostgres } from '../test/support/postgres.js';
-import { ROOT, gantryServe, nginxFront, stopAll } from './servers.js';
+import { ROOT, exampleDatabase, gantryServe, nginxFront, stopAll } from './servers.js';
 import { type WrkResult, wrk } from './wrk.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -51,12 +48,8 @@ async function firstWriteAfter(url: string, since: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const postgres = await startTestPostgres();
+  const { url: database, postgres } = await exampleDatabase();
   try {
-    const database = await postgres.freshDatabase();
-    await promisify(execFile)(process.execPath, [join(ROOT, 'app/dist/src/db/migrate.js')], {
-      env: { ...process.env, DB_CONNECTION_STRING: database },
-    });
     await postgres.query(
       "INSERT INTO messages (author, body) SELECT 'seed', 'message ' || n FROM generate_series(1, 1000) AS n",
       [],

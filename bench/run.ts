@@ -17,6 +17,7 @@ import {
   ROOT,
   type Server,
   bareCluster,
+  exampleDatabase,
   gantryServe,
   hasSeedStack,
   nginx,
@@ -84,6 +85,8 @@ function memory(server: Server): { primary: number; workers: number[] } {
   return { primary: rssMiB(primary), workers: rest.map(rssMiB) };
 }
 
+let stopDatabase = (): Promise<void> => Promise.resolve();
+
 async function main(): Promise<void> {
   log(
     `gantry benchmarks: ${ROUNDS} rounds x ${SECONDS} s, wrk -t1 -c64, ${availableParallelism()} CPUs, node ${process.version}`,
@@ -94,9 +97,12 @@ async function main(): Promise<void> {
   const gantryFetch = await gantryServe('gantry fetch', HELLO_FETCH);
   const nginxBare = await nginxFront('nginx -> bare', Number(new URL(bare.url).port));
   const nginxGantry = await nginxFront('nginx -> gantry', Number(new URL(gantry.url).port));
+  // The example app needs its database to start (its page itself does not query it).
+  const database = await exampleDatabase();
+  stopDatabase = () => database.postgres.destroy();
   const example = await gantryServe('example app', 'app/dist/src/app.js', {
     args: ['--config', 'app/dist/gantry.config.js'],
-    env: { APP_ENV: 'Production' },
+    env: { APP_ENV: 'Production', DB_CONNECTION_STRING: database.url },
   });
   const edge = await nginxFront('nginx -> example', Number(new URL(example.url).port), { ceiling: true });
   const seed = hasSeedStack() ? await seedStack() : undefined;
@@ -224,4 +230,7 @@ async function republish(): Promise<void> {
     log(`benchmark failed: ${(error as Error).stack ?? String(error)}`);
     process.exitCode = 1;
   })
-  .finally(stopAll);
+  .finally(async () => {
+    stopAll();
+    await stopDatabase();
+  });

