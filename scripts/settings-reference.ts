@@ -1,5 +1,5 @@
 /** README's settings reference, generated from the registries. */
-import { serverSettings } from '../packages/gantry/src/server/settings.js';
+import { jobWorkerSettings, serverSettings } from '../packages/gantry/src/server/settings.js';
 import { settingsTable } from './markdown.js';
 import { stackSettings } from '../packages/gantry/src/stack/settings.js';
 
@@ -8,6 +8,10 @@ export function settingsReference(): string {
     '#### `gantry serve`',
     '',
     settingsTable(serverSettings, true),
+    '',
+    '#### `gantry run` (job workers: the `gantry serve` settings they have)',
+    '',
+    settingsTable(jobWorkerSettings, true),
     '',
     '#### `gantry stack` (it also takes every `gantry serve` setting)',
     '',

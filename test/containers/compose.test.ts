@@ -250,7 +250,8 @@ describe('the compose deployment', () => {
     expect(await docker(engine, ['logs', migrate])).toContain('division by zero');
     expect(await psql('guestbook_owner', 'SELECT count(*) FROM messages')).toBe('1');
     expect(await psql('guestbook_owner', "SELECT count(*) FROM information_schema.columns WHERE column_name = 'mood'")).toBe('0');
-    // The deploy stopped there: no web container was started.
+    // The deploy stopped there: nothing serves the app, and no web container was started.
+    await expect(request(`${DIRECT}/`, { timeoutMs: 2000 })).rejects.toThrow();
     for (const id of await containers(engine, 'web')) {
       expect(await docker(engine, ['inspect', '--format', '{{.State.StartedAt}}', id])).toMatch(/^0001-01-01/);
     }

@@ -37,6 +37,10 @@ export function connectionOptions(config: ConnectionConfig): pg.PoolConfig {
     // Without it a request would wait for a connection forever while the database is away.
     connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS,
     statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
+    // The server cancels a slow statement; this ends a wait on a connection whose server is gone
+    // without a word (a partition, a frozen host), which TCP alone would notice only after minutes.
+    query_timeout: config.DB_STATEMENT_TIMEOUT_MS + 1000,
+    keepAlive: true,
     idleTimeoutMillis: 10_000,
     application_name: 'gantry-example',
   };
@@ -59,10 +63,32 @@ const UNREACHABLE_CODES = new Set([
   'EAI_AGAIN',
   'EPIPE',
 ]);
-/** SQLSTATEs of the same: connection exceptions (08...), shutdown and start-up (57P0x), too many clients, a query cancelled by statement_timeout. */
-const UNAVAILABLE_STATES = /^(08|57P0[1-3]|53300|57014)/;
+/**
+ * SQLSTATEs of the same: connection exceptions (08...), shutdown and start-up (57P0x), too many clients,
+ * a query cancelled by statement_timeout (overload), a read-only server (a failover under way).
+ */
+const UNAVAILABLE_STATES = /^(08|57P0[1-3]|53300|57014|25006)/;
 const UNREACHABLE_MESSAGES =
-  /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|Cannot use a pool after calling end|the database system is (starting up|shutting down)/i;
+  /timeout exceeded when trying to connect|Query read timeout|Connection terminated|Client has encountered a connection error|Cannot use a pool after calling end|the database system is (starting up|shutting down)/i;
+
+/** A database call failed because the database is not usable now: answered 503 with Retry-After. */
+export class DatabaseUnavailable extends Error {
+  constructor(cause: unknown) {
+    super(`the database is unavailable: ${describeDatabaseError(cause)}`, { cause });
+  }
+}
+
+/**
+ * Runs a database call, turning "unreachable now" into DatabaseUnavailable. Only database calls are
+ * classified: a client's own reset (ECONNRESET on its upload) must not pass for the database's.
+ */
+export async function usingDatabase<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw isDatabaseUnavailable(error) ? new DatabaseUnavailable(error) : error;
+  }
+}
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

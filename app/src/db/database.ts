@@ -1,8 +1,8 @@
 /**
  * A web worker's database: one node-postgres pool (a pool is per process: the server's budget is
- * workers x DB_POOL_MAX), typed queries through Kysely, the pool's gauges and query durations as
- * Prometheus metrics, and the readiness checks gantry runs for PREFIX/ready. The pool never crashes the
- * worker: a connection the server drops is logged and replaced on next use.
+ * workers x (DB_POOL_MAX + the readiness checks' one)), typed queries through Kysely, the pool's gauges
+ * and query durations as Prometheus metrics, and the readiness checks gantry runs for PREFIX/ready.
+ * The pool never crashes the worker: a connection the server drops is logged and replaced on next use.
  */
 import { addReadinessCheck, collectMetrics } from 'gantry/app';
 import { Kysely, type LogEvent, PostgresDialect, sql } from 'kysely';
@@ -14,6 +14,7 @@ import type { Database } from './schema.js';
 
 interface Log {
   warn(fields: object, message: string): void;
+  info(message: string): void;
 }
 
 /** Query durations by the statement's kind (select, insert...): a bounded label, unlike the SQL text. */
@@ -62,27 +63,39 @@ export interface AppDatabase {
   close(): Promise<void>;
 }
 
-export function openDatabase(config: ConnectionConfig, log: Log): AppDatabase {
-  const pool = new pg.Pool(connectionOptions(config));
-  // A connection's error (the server shut down or restarted) arrives as an 'error' event, which would
-  // crash the worker without a listener: on the pool for idle connections, on each connection for the
-  // moment between its queries while it is checked out. The query under way fails by itself (503).
-  const onConnectionError = (error: Error) =>
+/** One pool's connection errors handled (see openDatabase): the pool's for idle ones, each client's while checked out. */
+function handleConnectionErrors(pool: pg.Pool, log: Log): void {
+  const onError = (error: Error) =>
     log.warn({ err: describeDatabaseError(error) }, 'a database connection failed; a new one is opened on next use');
-  pool.on('error', onConnectionError);
-  pool.on('connect', (client) => client.on('error', onConnectionError));
+  pool.on('error', onError);
+  pool.on('acquire', (client) => client.on('error', onError));
+  pool.on('release', (_error, client) => client.off('error', onError));
+}
+
+export function openDatabase(config: ConnectionConfig, log: Log): AppDatabase {
+  // A connection's error (the server shut down or restarted) arrives as an 'error' event, which would
+  // crash the worker without a listener: the pool has one for idle connections, and each connection
+  // gets one while it is checked out (for the moment between its queries). The query under way fails
+  // by itself (503).
+  const pool = new pg.Pool(connectionOptions(config));
+  handleConnectionErrors(pool, log);
   const metrics = poolMetrics(pool);
   collectMetrics(metrics.registry);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: metrics.observe });
 
-  addReadinessCheck('database', (signal) => sql`SELECT 1`.execute(db).then(() => signal.throwIfAborted()), { timeoutMs: 1000 });
+  // The readiness checks have a connection of their own: behind a full pool's queue they would miss
+  // their limit and report a busy worker unready, just when it is needed most.
+  const probePool = new pg.Pool({ ...connectionOptions(config), max: 1, connectionTimeoutMillis: 1000 });
+  handleConnectionErrors(probePool, log);
+  const probe = new Kysely<Database>({ dialect: new PostgresDialect({ pool: probePool }) });
+  addReadinessCheck('database', () => sql`SELECT 1`.execute(probe), { timeoutMs: 1000 });
   // Once current, the schema stays current for this worker's life: the check then costs nothing.
   let schemaCurrent = false;
   addReadinessCheck(
     'schema',
     async () => {
       if (schemaCurrent) return;
-      const pending = await pendingMigrations(db);
+      const pending = await pendingMigrations(probe);
       if (pending.length > 0) {
         throw new Error(
           `${pending.length} migration(s) not applied (${pending.join(', ')}): run the migrations (npm run migrate)`,
@@ -92,5 +105,11 @@ export function openDatabase(config: ConnectionConfig, log: Log): AppDatabase {
     },
     { timeoutMs: 2000 },
   );
-  return { db, close: () => db.destroy() };
+  return {
+    db,
+    close: async () => {
+      await Promise.all([db.destroy(), probe.destroy()]);
+      log.info('database pools closed');
+    },
+  };
 }

@@ -35,10 +35,11 @@ export async function checkDatabaseAtStart(config: BudgetConfig, workers: number
     );
     const { max, reserved, version } = rows[0]!;
     const available = Number(max) - Number(reserved);
-    const perReplica = workers * config.DB_POOL_MAX;
+    // Each worker's pool, and the one connection its readiness checks keep (db/database.ts).
+    const perReplica = workers * (config.DB_POOL_MAX + 1);
     const budget = perReplica * config.WEB_REPLICAS;
     const line =
-      `database ${target} (PostgreSQL ${version}): connection budget ${workers} workers x pool ${config.DB_POOL_MAX}` +
+      `database ${target} (PostgreSQL ${version}): connection budget ${workers} workers x (pool ${config.DB_POOL_MAX} + 1 for readiness)` +
       `${config.WEB_REPLICAS > 1 ? ` x ${config.WEB_REPLICAS} replicas` : ''} = ${budget} of ${available} available (max_connections ${max})`;
     if (budget > available * BUDGET_WARNING_SHARE) {
       log.warn(

@@ -1,5 +1,9 @@
-/** The guestbook's model: messages written and read through Kysely's typed queries. */
+/**
+ * The guestbook's model: messages written and read through Kysely's typed queries. A database that is
+ * away surfaces as DatabaseUnavailable (db/connection.ts).
+ */
 import type { Kysely, Selectable } from 'kysely';
+import { usingDatabase } from '../db/connection.js';
 import type { Database, MessagesTable } from '../db/schema.js';
 import type { ListQuery, NewMessage } from './validation.js';
 
@@ -23,12 +27,14 @@ export class MessageStore {
   }
 
   async add(message: NewMessage): Promise<Message> {
-    const row = await this.#db.insertInto('messages').values(message).returningAll().executeTakeFirstOrThrow();
+    const row = await usingDatabase(() =>
+      this.#db.insertInto('messages').values(message).returningAll().executeTakeFirstOrThrow(),
+    );
     return toMessage(row);
   }
 
   async get(id: number): Promise<Message | undefined> {
-    const row = await this.#db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await usingDatabase(() => this.#db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst());
     return row && toMessage(row);
   }
 
@@ -36,6 +42,6 @@ export class MessageStore {
   async list({ limit, before }: ListQuery): Promise<Message[]> {
     let query = this.#db.selectFrom('messages').selectAll().orderBy('id', 'desc').limit(limit);
     if (before !== undefined) query = query.where('id', '<', before);
-    return (await query.execute()).map(toMessage);
+    return (await usingDatabase(() => query.execute())).map(toMessage);
   }
 }

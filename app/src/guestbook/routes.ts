@@ -5,7 +5,7 @@
  */
 import formBody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { isDatabaseUnavailable } from '../db/connection.js';
+import { DatabaseUnavailable } from '../db/connection.js';
 import { DATABASE_RETRY_AFTER_S, InvalidInput, sendProblem } from '../http/problems.js';
 import type { MessageStore } from './messages.js';
 import { guestbookPage } from './page.js';
@@ -60,13 +60,10 @@ export function guestbookRoutes(store: MessageStore) {
         try {
           return sendPage(reply, status, guestbookPage({ ...state, messages: await store.list({ limit: PAGE_SIZE }) }));
         } catch (error) {
-          if (!isDatabaseUnavailable(error)) throw error;
+          if (!(error instanceof DatabaseUnavailable)) throw error;
           reply.header('retry-after', String(DATABASE_RETRY_AFTER_S));
-          return sendPage(
-            reply,
-            503,
-            guestbookPage({ ...state, messages: [], unavailable: 'The guestbook is unavailable right now; try again shortly.' }),
-          );
+          const unavailable = `${state.unavailable ?? 'The guestbook is unavailable right now'}; try again shortly.`;
+          return sendPage(reply, 503, guestbookPage({ ...state, messages: [], unavailable }));
         }
       };
 
@@ -79,7 +76,13 @@ export function guestbookRoutes(store: MessageStore) {
           await store.add(parseNewMessage(draft));
         } catch (error) {
           if (error instanceof InvalidInput) return render(reply, 400, { draft, errors: error.errors });
-          if (isDatabaseUnavailable(error)) return render(reply, 503, { draft });
+          if (error instanceof DatabaseUnavailable) {
+            reply.header('retry-after', String(DATABASE_RETRY_AFTER_S));
+            return render(reply, 503, {
+              draft,
+              unavailable: 'Your message was not saved: the guestbook is unavailable right now',
+            });
+          }
           throw error;
         }
         // Post/redirect/get: a reload of the page does not post again.

@@ -7,7 +7,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isDatabaseUnavailable } from '../db/connection.js';
+import { DatabaseUnavailable } from '../db/connection.js';
 
 /** One field at fault: `pointer` into the JSON body (`#/author`) or a query `parameter`. */
 export interface FieldError {
@@ -78,8 +78,8 @@ export function registerProblemHandlers(app: FastifyInstance, options: { exposeE
         errors: error.errors,
       });
     }
-    if (isDatabaseUnavailable(error)) {
-      request.log.warn({ err: error.message }, 'the database is unavailable: answered 503');
+    if (error instanceof DatabaseUnavailable) {
+      request.log.warn({ reason: error.message }, 'the database is unavailable: answered 503');
       return sendProblem(
         reply,
         { status: 503, detail: 'The database is unavailable; try again shortly.' },

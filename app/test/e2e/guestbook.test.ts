@@ -298,6 +298,8 @@ describe('database faults', () => {
     await locker.end();
     expect((await waiting).status).toBe(201);
     expect((await proc.exit()).code).toBe(0);
+    // The app's close ran after the drain, in each worker: its pools ended, not just the process.
+    expect(proc.matches(/database pools closed/g)).toHaveLength(2);
     const left = await postgres.query("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'gantry-example'");
     expect(Number(left[0]?.n)).toBe(0);
     expect(await rowCount(database)).toBe(1);

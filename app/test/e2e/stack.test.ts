@@ -5,7 +5,7 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from '../../../packages/gantry/test/helpers/http.js';
-import { cleanUpProcesses, gantry } from '../../../packages/gantry/test/helpers/process.js';
+import { cleanUpProcesses, freePort, gantry } from '../../../packages/gantry/test/helpers/process.js';
 import { describeWith } from '../../../packages/gantry/test/helpers/requirements.js';
 import { type Stack, nginx, startStack } from '../../../packages/gantry/test/helpers/stack.js';
 import { type TestPostgres, startTestPostgres } from '../../../test/support/postgres.js';
@@ -95,6 +95,12 @@ describeWith(nginx, 'the example app on the local stack', () => {
     expect((await request(`${stack.direct}/static/secret.txt`)).status).toBe(404);
   });
 
+  it("keeps gantry's health answers off the edge: nginx 404, the server's own port 200", async () => {
+    const stack = await startStack(APP, withDatabase());
+    expect((await request(`${stack.edge}/_gantry/ready`)).status).toBe(404);
+    expect((await request(`${stack.direct}/_gantry/ready`)).status).toBe(200);
+  });
+
   it('sees the client address and scheme nginx vouches for, never what the client claims', async () => {
     const stack = await startStack(APP, withDatabase());
     const spoof = { 'X-Forwarded-For': '6.6.6.6', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'evil.example' };
@@ -155,7 +161,9 @@ describeWith(nginx, 'logs on the local stack', () => {
 
 describeWith(nginx, 'the database on the local stack', () => {
   it('npm start without DB_CONNECTION_STRING: a local PostgreSQL, migrated, kept between runs, stopped with the stack', async () => {
-    const first = await startStack([...DATABASE, ...APP]);
+    // A port of its own: a developer's `npm start` may hold the default one.
+    const local = [...DATABASE, '--database-port', String(await freePort())];
+    const first = await startStack([...local, ...APP]);
     expect(first.proc.output).toMatch(/DB_CONNECTION_STRING is unset: a local PostgreSQL 18 serves the app/);
     expect(first.proc.output).toContain('migration 0001_create_messages: applied');
     const posted = await request(`${first.edge}/api/messages`, {
@@ -169,7 +177,7 @@ describeWith(nginx, 'the database on the local stack', () => {
     // No server is left on the data directory.
     expect(await postmasterRunning(first.runDir)).toBe(false);
 
-    const second = await startStack([...DATABASE, ...APP], {}, { runDir: first.runDir });
+    const second = await startStack([...local, ...APP], {}, { runDir: first.runDir });
     expect(second.proc.output).toContain('the schema is up to date');
     const listed = json<{ messages: { body: string }[] }>(await request(`${second.edge}/api/messages`));
     expect(listed.messages.map((m) => m.body)).toEqual(['still here after a restart']);
@@ -190,6 +198,31 @@ describeWith(nginx, 'the database on the local stack', () => {
       url,
     );
     expect(row).toEqual({ count: '2000', distinct: '2000' });
+  });
+
+  it('SIGTERM during the release stops it and the local database, starts nothing, exits 0', async () => {
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const runDir = await mkdtemp(`${tmpdir()}/gantry-stack-`);
+    const stack = gantry([
+      'stack',
+      '--nginx-port',
+      '1',
+      '--run-dir',
+      runDir,
+      '--database-env',
+      'DB_CONNECTION_STRING',
+      '--database-port',
+      String(await freePort()),
+      '--release',
+      'sleep 30',
+      ...APP,
+    ]);
+    await stack.waitFor(/release: sleep 30/);
+    stack.signal('SIGTERM');
+    expect((await stack.exit()).code).toBe(0);
+    expect(stack.output).not.toMatch(/worker \d+ \(pid \d+\) booting/);
+    expect(await postmasterRunning(runDir)).toBe(false);
   });
 
   it('a failing release (migration) stops the stack with its error and starts no server', async () => {

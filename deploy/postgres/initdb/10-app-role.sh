@@ -6,10 +6,14 @@
 set -euo pipefail
 
 app_role="${APP_DB_ROLE:?set APP_DB_ROLE to the app role name}"
-app_password="$(cat "${APP_DB_PASSWORD_FILE:?set APP_DB_PASSWORD_FILE to the file holding its password}")"
+: "${APP_DB_PASSWORD_FILE:?set APP_DB_PASSWORD_FILE to the file holding its password}"
+export APP_DB_PASSWORD_FILE
 
+# psql reads the password from the file itself (\set with backticks), so that it is never on a command
+# line another process could list.
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
-  -v app_role="$app_role" -v app_password="$app_password" -v owner="$POSTGRES_USER" -v db="$POSTGRES_DB" <<'SQL'
+  -v app_role="$app_role" -v owner="$POSTGRES_USER" -v db="$POSTGRES_DB" <<'SQL'
+\set app_password `cat "$APP_DB_PASSWORD_FILE"`
 CREATE ROLE :"app_role" LOGIN PASSWORD :'app_password';
 GRANT CONNECT ON DATABASE :"db" TO :"app_role";
 -- PostgreSQL 15+ no longer lets every role create in the public schema: the app role only uses it.

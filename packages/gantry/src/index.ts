@@ -4,5 +4,6 @@ export type { ServerSettings, LogLevel, LogFormat } from './server/settings.js';
 export type { BindAddress } from './server/bind.js';
 export type { AppContext, NodeListener } from './server/app/load.js';
 export type { FetchApp, NodeBindings } from './server/app/fetch.js';
+export type { JobContext, JobWorker } from './server/app/job-worker.js';
 export { setRoute } from './server/http/route.js';
 export { ErrorCode, ExitCode, GantryError } from './errors.js';

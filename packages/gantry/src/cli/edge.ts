@@ -32,7 +32,12 @@ export const edgeCommand = defineCommand({
     const stack = resolveStack(line, env, inputs).values;
     const servedFrom = line.values['served-from'];
     const file = await buildEdge(
-      { static: stack.static, immutableStatic: stack.immutableStatic, limitRequestBody: inputs.resolved.values.limitRequestBody },
+      {
+        static: stack.static,
+        immutableStatic: stack.immutableStatic,
+        limitRequestBody: inputs.resolved.values.limitRequestBody,
+        healthPrefix: inputs.resolved.values.healthPrefix,
+      },
       cwd,
       resolve(cwd, out),
       typeof servedFrom === 'string' ? servedFrom : resolve(cwd, out),

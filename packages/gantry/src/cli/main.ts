@@ -6,10 +6,11 @@ import { configCommand } from './config.js';
 import { healthCommand } from './health.js';
 import { mainHelp } from './command.js';
 import { edgeCommand } from './edge.js';
+import { runCommand } from './run.js';
 import { serveCommand } from './serve.js';
 import { stackCommand } from './stack.js';
 
-const COMMANDS = [serveCommand, stackCommand, edgeCommand, configCommand, healthCommand];
+const COMMANDS = [serveCommand, runCommand, stackCommand, edgeCommand, configCommand, healthCommand];
 const MAIN_USAGE = mainHelp(COMMANDS);
 
 function version(): string {

@@ -3,11 +3,12 @@ import { type ExitCodeValue, ExitCode, GantryError, describeError } from '../err
 import { PARENT_PID_ENV } from '../internal-env.js';
 import { createLogger } from '../logger.js';
 import { loadApp } from '../server/app/load.js';
+import type { WorkerKind } from '../server/messages.js';
 import { Arbiter } from '../server/primary/arbiter.js';
 import { type ServerSettings, serverSettings } from '../server/settings.js';
 import { formatResolved } from '../settings/registry.js';
 import { withTimeLimit } from '../time-limit.js';
-import { defineCommand } from './command.js';
+import { type CommandLine, defineCommand } from './command.js';
 import { CONFIG_OPTION, type ServeInputs, requireApp, resolveServe } from './resolve.js';
 
 async function checkConfig(app: string, settings: ServerSettings, cwd: string): Promise<ExitCodeValue> {
@@ -27,6 +28,27 @@ async function checkConfig(app: string, settings: ServerSettings, cwd: string): 
   }
   process.stdout.write(`gantry: the settings are valid and ${app} loads (${settings.workers} workers would serve it).\n`);
   return ExitCode.OK;
+}
+
+/** Hands the resolved settings to an arbiter of `kind` workers, and reads them again on SIGHUP. */
+export function runArbiter(
+  kind: WorkerKind,
+  app: string,
+  inputs: ServeInputs,
+  line: CommandLine,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<ExitCodeValue> {
+  const { resolved, appArgs, configFile } = inputs;
+  const logger = createLogger({ level: resolved.values.logLevel, format: resolved.values.logFormat, role: 'primary' });
+  const reload = async () => {
+    const next = await resolveServe(line, env, cwd, true);
+    return { settings: next.resolved.values, hooks: next.hooks };
+  };
+  const initial = { settings: resolved.values, hooks: inputs.hooks };
+  const parent = Number(env[PARENT_PID_ENV]);
+  const exitWithParent = Number.isInteger(parent) && parent > 0 ? parent : undefined;
+  return new Arbiter({ kind, app, appArgs, cwd, initial, reload, configFile, exitWithParent, logger }).run();
 }
 
 export const serveCommand = defineCommand({
@@ -62,15 +84,6 @@ export const serveCommand = defineCommand({
     }
     const app = requireApp(inputs.app, 'serve');
     if (line.values['check-config']) return checkConfig(app, resolved.values, cwd);
-    const logger = createLogger({ level: resolved.values.logLevel, format: resolved.values.logFormat, role: 'primary' });
-    const reload = async () => {
-      const next = await resolveServe(line, env, cwd, true);
-      return { settings: next.resolved.values, hooks: next.hooks };
-    };
-    const initial = { settings: resolved.values, hooks: inputs.hooks };
-    const parent = Number(env[PARENT_PID_ENV]);
-    const exitWithParent = Number.isInteger(parent) && parent > 0 ? parent : undefined;
-    const { appArgs, configFile } = inputs;
-    return new Arbiter({ app, appArgs, cwd, initial, reload, configFile, exitWithParent, logger }).run();
+    return runArbiter('web', app, inputs, line, env, cwd);
   },
 });

@@ -39,6 +39,6 @@ export const stackCommand = defineCommand({
     const { logLevel, logFormat, healthPrefix, limitRequestBody } = inputs.resolved.values;
     const logger = createLogger({ level: logLevel, format: logFormat, role: 'stack' });
     const readyPath = healthPrefix === '' ? undefined : `${healthPrefix}/ready`;
-    return runStack({ settings: stack, serve, cwd, logger, readyPath, limitRequestBody });
+    return runStack({ settings: stack, serve, cwd, logger, readyPath, limitRequestBody, healthPrefix });
   },
 });

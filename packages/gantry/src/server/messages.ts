@@ -3,8 +3,12 @@ import type { ErrorCodeValue } from '../errors.js';
 import type { MetricsJson } from './process-metrics.js';
 import type { ServerSettings } from './settings.js';
 
+export type WorkerKind = 'web' | 'jobs';
+
 /** What the primary hands a worker (as JSON in WORKER_SETTINGS_ENV). */
 export interface WorkerSpec {
+  /** A web worker (gantry serve: the app on the bind addresses) or a job worker (gantry run). */
+  readonly kind: WorkerKind;
   readonly settings: ServerSettings;
   readonly app: string;
   readonly cwd: string;

@@ -3,7 +3,7 @@
  * (GANTRY_GRACEFUL_TIMEOUT) and the config-file key (gracefulTimeout) are derived from the key.
  */
 import { boolean, choice, integer, list, optionalPath, pathPrefix, seconds } from '../settings/codecs.js';
-import { type SettingsOf, defineRegistry } from '../settings/registry.js';
+import { type SettingsOf, defineRegistry, pickSettings } from '../settings/registry.js';
 import { bindCodec, formatBind, optionalBindCodec, parseBind } from './bind.js';
 import { DEFAULT_ACCESS_LOG_FORMAT, accessLogFormatCodec } from './http/access-log.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../logger.js';
@@ -209,6 +209,23 @@ export const serverSettings = defineRegistry({
 
 /** The resolved settings, each declared once, above. */
 export type ServerSettings = SettingsOf<typeof serverSettings>;
+
+/**
+ * The settings job workers (gantry run) have: the processes, their supervision, metrics and logs. The
+ * rest are HTTP's (bind, limits, proxy trust, access log) and have no effect there.
+ */
+export const jobWorkerSettings = pickSettings(serverSettings, [
+  'workers',
+  'threads',
+  'timeout',
+  'bootTimeout',
+  'gracefulTimeout',
+  'maxWorkerMemory',
+  'metricsBind',
+  'pid',
+  'logLevel',
+  'logFormat',
+]);
 
 /** Problems between settings, which no single setting's codec can see. */
 export function crossSettingProblems(settings: ServerSettings): string[] {

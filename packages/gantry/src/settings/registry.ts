@@ -35,6 +35,11 @@ export function defineRegistry<R extends AnySpecs>(registry: R & Specs<R>): Spec
   return registry;
 }
 
+/** The part of a registry a command uses (gantry run: the server's settings that job workers have). */
+export function pickSettings<R extends object, K extends keyof R>(registry: R, keys: readonly K[]): Pick<R, K> {
+  return Object.fromEntries(keys.map((key) => [key, registry[key]])) as Pick<R, K>;
+}
+
 /** Each spec typed by its codec: the value type, and the config-file form. */
 type Specs<R extends AnySpecs> = { readonly [K in keyof R]: SettingSpec<CodecValue<R[K]['codec']>, CodecInput<R[K]['codec']>> };
 
@@ -189,8 +194,8 @@ export function resolveSettings<S>(registry: Registry<S>, input: SettingsInput, 
 }
 
 /** Every setting's value and where it came from, one `name = value  # source` line each. */
-export function formatResolved<S>(registry: Registry<S>, resolved: Resolved<S>): string {
-  const rows = Object.entries<SettingSpec<unknown>>(registry).map(([key, spec]) => {
+export function formatResolved<S>(registry: Partial<Registry<S>>, resolved: Resolved<S>): string {
+  const rows = Object.entries(registry as Record<string, SettingSpec<unknown>>).map(([key, spec]) => {
     const value = spec.codec.format(resolved.values[key as keyof S]);
     return [flagName(key), value, describeSource(resolved.sources[key as keyof S])] as const;
   });

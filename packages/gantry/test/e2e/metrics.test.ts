@@ -128,14 +128,16 @@ describe('metrics on --metrics-bind', () => {
 
   it('exports every metric the Grafana dashboard queries', async () => {
     const dashboard = JSON.parse(readFileSync(join(REPO_ROOT, 'monitoring/grafana/dashboards/gantry.json'), 'utf8')) as {
-      panels: { targets: { expr: string }[] }[];
+      panels: { targets?: { expr: string }[] }[];
     };
     const { url, metrics } = await serve('apps/node-app.mjs');
     await request(url);
     const exported = new Set((await scrape(metrics)).map((s) => s.name));
     const queried = new Set(
       dashboard.panels.flatMap((panel) =>
-        panel.targets.flatMap((target) => [...target.expr.matchAll(/\b(gantry_\w+|process_\w+|nodejs_\w+)/g)].map((m) => m[1])),
+        (panel.targets ?? []).flatMap((target) =>
+          [...target.expr.matchAll(/\b(gantry_\w+|process_\w+|nodejs_\w+)/g)].map((m) => m[1]),
+        ),
       ),
     );
     expect(queried.size).toBeGreaterThan(8);

@@ -38,7 +38,7 @@ describeWith(nginx, 'the nginx template', () => {
     ],
   ])('passes nginx -t as rendered for %s', async (_, listen, upstream, mounts) => {
     const edgeDir = await mkdtemp(join(tmpdir(), 'gantry-edge-'));
-    const edge = await writeLocalEdge({ ...mounts, limitRequestBody: 10_485_760 }, edgeDir, edgeDir);
+    const edge = await writeLocalEdge({ ...mounts, limitRequestBody: 10_485_760, healthPrefix: '/_gantry' }, edgeDir, edgeDir);
     await expect(
       check(GANTRY_TEMPLATES, { NGINX_LISTEN: listen, GANTRY_UPSTREAM: upstream, GANTRY_EDGE_CONF: edge }),
     ).resolves.toBeDefined();

@@ -90,7 +90,11 @@ export class HttpService {
     if (what === 'live' || draining || !this.#readiness.hasChecks) {
       answerHealth(res, what === 'live' || !draining, draining ? ['draining'] : [], draining);
     } else {
-      void this.#readiness.verdict().then(({ ready, failures }) => answerHealth(res, ready, failures, this.#tracker.draining));
+      // The worker may have begun to drain while the checks ran.
+      void this.#readiness.verdict().then(({ ready, failures }) => {
+        const nowDraining = this.#tracker.draining;
+        answerHealth(res, ready && !nowDraining, nowDraining ? ['draining'] : failures, nowDraining);
+      });
     }
     return true;
   }

@@ -19,7 +19,14 @@ import type { Logger } from '../../logger.js';
 import { withTimeLimit } from '../../time-limit.js';
 import { bindUrl, formatBind, removeStaleUnixSocket } from '../bind.js';
 import { type Hooks, type ServerContext, runHook } from '../hooks.js';
-import { type PrimaryMessage, type RecycleReason, type WorkerMessage, type WorkerSpec, stopBudgetMs } from '../messages.js';
+import {
+  type PrimaryMessage,
+  type RecycleReason,
+  type WorkerKind,
+  type WorkerMessage,
+  type WorkerSpec,
+  stopBudgetMs,
+} from '../messages.js';
 import type { ServerSettings } from '../settings.js';
 import type { PrimaryMetrics, RestartReason, StatusSource } from './metrics.js';
 import { movePidFile, removePidFile, writePidFile } from './pid-file.js';
@@ -53,6 +60,8 @@ type LoopEvent =
   | { readonly kind: 'reload'; readonly next: LoadedServerConfig };
 
 export interface ArbiterOptions {
+  /** What the workers run: the app on the bind addresses (gantry serve), or a job worker (gantry run). */
+  readonly kind: WorkerKind;
   readonly app: string;
   /** The app's own arguments (`gantry serve app -- args`): its process.argv in each worker. */
   readonly appArgs: readonly string[];
@@ -157,7 +166,7 @@ export class Arbiter {
         [
           'preparing the listen addresses and the pid file',
           async () => {
-            for (const bind of settings.bind) await removeStaleUnixSocket(bind);
+            if (this.#options.kind === 'web') for (const bind of settings.bind) await removeStaleUnixSocket(bind);
             if (settings.pid) await writePidFile(settings.pid);
           },
         ],
@@ -191,9 +200,10 @@ export class Arbiter {
     await this.#statusServer.listen();
   }
 
-  #preload(settings: ServerSettings): Promise<void> {
-    const { app, cwd } = this.#options;
-    return preloadApp({ app, cwd, settings, fresh: this.#started, log: this.#log });
+  /** preload is a web server's: a job worker's module is loaded by its workers only. */
+  async #preload(settings: ServerSettings): Promise<void> {
+    const { app, cwd, kind } = this.#options;
+    if (kind === 'web') await preloadApp({ app, cwd, settings, fresh: this.#started, log: this.#log });
   }
 
   // --- the loop
@@ -292,7 +302,7 @@ export class Arbiter {
       const loaded = await this.#options.reload();
       if (loaded.settings.preload) await this.#preload(loaded.settings);
       await runHook(loaded.hooks, 'onReload', { ...this.#context(), settings: loaded.settings });
-      for (const bind of loaded.settings.bind) {
+      for (const bind of this.#options.kind === 'web' ? loaded.settings.bind : []) {
         if (!this.#settings.bind.some((b) => formatBind(b) === formatBind(bind))) await removeStaleUnixSocket(bind);
       }
       return loaded;
@@ -395,7 +405,11 @@ export class Arbiter {
     if (succession?.ready) this.#complete(succession);
     if (this.#state === 'booting' && this.#serving().filter((r) => r.phase.kind === 'ready').length >= this.#target) {
       this.#state = 'running';
-      this.#log.info(`listening at ${this.#settings.bind.map(bindUrl).join(', ')} with ${this.#target} workers`);
+      this.#log.info(
+        this.#options.kind === 'web'
+          ? `listening at ${this.#settings.bind.map(bindUrl).join(', ')} with ${this.#target} workers`
+          : `running ${this.#target} job workers`,
+      );
       void runHook(this.#hooks, 'whenReady', this.#context());
     }
   }
@@ -543,6 +557,7 @@ export class Arbiter {
     const { maxRequests, maxRequestsJitter, maxWorkerMemory } = settings;
     const configFile = this.#options.configFile;
     const spec: WorkerSpec = {
+      kind: this.#options.kind,
       settings,
       app: this.#options.app,
       cwd: this.#options.cwd,

@@ -6,7 +6,6 @@
 import type { Logger } from '../../logger.js';
 import { type LoadedApp, loadApp } from '../app/load.js';
 import { type AccessLog, createAccessLog } from '../http/access-log.js';
-import type { DrainResult } from '../http/connections.js';
 import type { InFlightBoard } from '../http/in-flight-board.js';
 import { HttpService } from '../http/service.js';
 import type { WorkerSpec } from '../messages.js';
@@ -18,9 +17,11 @@ export class WebService {
   readonly #http: HttpService;
   readonly #accessLog: AccessLog | undefined;
   readonly #spec: WorkerSpec;
+  readonly #logger: Logger;
 
-  private constructor(spec: WorkerSpec, app: LoadedApp, http: HttpService, accessLog: AccessLog | undefined) {
+  private constructor(spec: WorkerSpec, app: LoadedApp, http: HttpService, accessLog: AccessLog | undefined, logger: Logger) {
     this.#spec = spec;
+    this.#logger = logger;
     this.#app = app;
     this.#http = http;
     this.#accessLog = accessLog;
@@ -61,7 +62,7 @@ export class WebService {
         void send({ gantry: 'recycle', reason: 'max_requests' });
       },
     });
-    return new WebService(spec, app, http, accessLog);
+    return new WebService(spec, app, http, accessLog, logger);
   }
 
   listen(): Promise<void> {
@@ -75,10 +76,14 @@ export class WebService {
    * any more (IPC is ordered); the drain waits for it too, so that such a connection is served or sent
    * back, never lost with the process.
    */
-  async drain(timeoutMs: number, handedOff: () => Promise<unknown>): Promise<DrainResult> {
-    const drained = this.#http.drain(timeoutMs);
-    const result = await Promise.all([drained, handedOff()]);
-    return result[0];
+  async drain(timeoutMs: number, handedOff: () => Promise<unknown>): Promise<void> {
+    const [{ destroyed, interrupted }] = await Promise.all([this.#http.drain(timeoutMs), handedOff()]);
+    if (destroyed > 0) {
+      this.#logger.warn(
+        { interrupted: interrupted.map(({ req }) => `${req.method} ${req.url}`) },
+        `graceful timeout: closed ${destroyed} connection(s) with ${interrupted.length} request(s) still running`,
+      );
+    }
   }
 
   /** Fast stop: listeners and connections closed now. */

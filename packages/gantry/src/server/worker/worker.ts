@@ -1,9 +1,10 @@
 /**
- * One worker process. Its life follows gunicorn's (workers/base.py), in explicit phases:
+ * One worker process, running a web service (gantry serve) or a job service (gantry run). Its life
+ * follows gunicorn's (workers/base.py), in explicit phases:
  *   loading    setting up (postFork), loading the app: nothing is bound, a stop just exits;
- *   listening  a successor waiting for the primary's 'listen', then listen() under way (node:cluster may
- *              already hand it connections): a stop waits for it;
- *   serving    a stop drains;
+ *   listening  a successor waiting for the primary's 'listen', then listen() (a job worker's start())
+ *              under way (node:cluster may already hand it connections): a stop waits for it;
+ *   serving    a stop drains (a job worker: stops taking work, finishes what runs);
  *   stopping   draining or exiting already.
  * A worker whose app fails to load reports why and exits with a code that stops the whole server instead
  * of a crash loop. Once it serves, its event loop beats a heartbeat to the primary, a watchdog thread
@@ -20,8 +21,12 @@ import { InFlightBoard } from '../http/in-flight-board.js';
 import { AFTER_DRAIN_MS, HANDOFF_WAIT_MS, type PrimaryMessage, type WorkerSpec } from '../messages.js';
 import { send } from './channel.js';
 import type { WorkerRegistry } from './metrics.js';
+import { JobService } from './jobs.js';
 import { startHeartbeat, startWatchdog, watchMemory } from './vitals.js';
 import { WebService } from './web.js';
+
+/** What a worker process runs: the web service (gantry serve) or the job service (gantry run). */
+type Service = WebService | JobService;
 
 /** After an uncaught exception, in-flight requests get this long to finish. */
 const CRASH_DRAIN_TIMEOUT_MS = 5000;
@@ -48,7 +53,7 @@ export class WorkerProcess {
   #pending: Stop | undefined;
   #hooks: Hooks = {};
   #registry: WorkerRegistry | undefined;
-  #web: WebService | undefined;
+  #service: Service | undefined;
   /** The primary's 'listen' (for a successor) and 'no-more-connections' (for a drain), when they come. */
   readonly #listen = Promise.withResolvers<void>();
   readonly #noMoreConnections = Promise.withResolvers<void>();
@@ -74,7 +79,7 @@ export class WorkerProcess {
         await this.#listen.promise;
       }
       this.#phase = 'listening';
-      await (this.#web as WebService).listen();
+      await (this.#service as Service).listen();
     } catch (error) {
       return this.#reportBootError(error);
     }
@@ -111,7 +116,10 @@ export class WorkerProcess {
           showCause: true,
         });
       });
-      this.#web = await WebService.load(this.#spec, this.#logger, this.#board, this.#registry);
+      this.#service =
+        this.#spec.kind === 'jobs'
+          ? await JobService.load(this.#spec, this.#logger, this.#board)
+          : await WebService.load(this.#spec, this.#logger, this.#board, this.#registry);
     } finally {
       clearTimeout(limit);
     }
@@ -124,7 +132,7 @@ export class WorkerProcess {
     process.on('SIGTERM', () => this.#stop({ kind: 'drain', timeoutMs: gracefulTimeout * 1000 }));
     process.on('SIGINT', () => this.#stop({ kind: 'quit' }));
     process.on('SIGQUIT', () => this.#stop({ kind: 'quit' }));
-    process.on('SIGUSR1', () => this.#web?.reopenLogs());
+    process.on('SIGUSR1', () => this.#reopenLogs());
     // The primary is gone (killed): nobody supervises this worker any more.
     process.on('disconnect', () => this.#stop({ kind: 'quit' }));
     process.on('uncaughtException', (error) => {
@@ -144,7 +152,7 @@ export class WorkerProcess {
       case 'quit':
         return this.#stop({ kind: 'quit' });
       case 'reopen-logs':
-        return this.#web?.reopenLogs();
+        return this.#reopenLogs();
       case 'collect-metrics':
         return void this.#registry?.snapshot().then((metrics) => send({ gantry: 'metrics', id: message.id, metrics }));
       case 'no-more-connections':
@@ -168,23 +176,22 @@ export class WorkerProcess {
           return void this.#drainAndExit(request.timeoutMs, exitCode);
         }
     }
-    this.#web?.destroy();
-    this.#web?.flushLogs();
+    this.#service?.destroy();
+    if (this.#service instanceof WebService) this.#service.flushLogs();
     process.exit(exitCode);
   }
 
+  /** The access log's file (USR1): a web worker's only. */
+  #reopenLogs(): void {
+    if (this.#service instanceof WebService) this.#service.reopenLogs();
+  }
+
   async #drainAndExit(timeoutMs: number, exitCode: ExitCodeValue): Promise<void> {
-    const web = this.#web as WebService;
-    const { destroyed, interrupted } = await web.drain(timeoutMs, () => this.#whenNoMoreConnections());
+    const service = this.#service as Service;
+    await service.drain(timeoutMs, () => this.#whenNoMoreConnections());
     if (this.#registry) await send({ gantry: 'final-metrics', metrics: await this.#registry.snapshot() });
-    if (destroyed > 0) {
-      this.#logger.warn(
-        { interrupted: interrupted.map(({ req }) => `${req.method} ${req.url}`) },
-        `graceful timeout: closed ${destroyed} connection(s) with ${interrupted.length} request(s) still running`,
-      );
-    }
-    await this.#cleanUp(web);
-    web.flushLogs();
+    await this.#cleanUp(service);
+    if (service instanceof WebService) service.flushLogs();
     process.exit(exitCode);
   }
 
@@ -198,13 +205,15 @@ export class WorkerProcess {
    * After the drain: the workerExit hook, the app's close() and the thread pool, within AFTER_DRAIN_MS in
    * all (the primary's stop budget counts on it).
    */
-  async #cleanUp(web: WebService): Promise<void> {
+  async #cleanUp(service: Service): Promise<void> {
     const steps = async () => {
       await runHook(this.#hooks, 'workerExit', this.#context);
-      try {
-        await web.close();
-      } catch (error) {
-        this.#logger.error({ err: error }, "the app's close() failed");
+      if (service instanceof WebService) {
+        try {
+          await service.close();
+        } catch (error) {
+          this.#logger.error({ err: error }, "the app's close() failed");
+        }
       }
       await closeThreads();
     };
