@@ -7,10 +7,13 @@
 import { hostname } from 'node:os';
 import Fastify, { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { runInThread } from 'gantry/threads';
+import { PgBoss, fromKysely } from 'pg-boss';
 import { config } from './config/index.js';
 import { openDatabase } from './db/database.js';
 import { MessageStore } from './guestbook/messages.js';
 import { guestbookRoutes } from './guestbook/routes.js';
+import { ExportStore } from './exports/exports.js';
+import { exportRoutes } from './exports/routes.js';
 import { InvalidInput, registerProblemHandlers } from './http/problems.js';
 import { indexPage } from './page.js';
 import type { PrimesResult } from './tasks/primes.js';
@@ -61,6 +64,18 @@ export default function buildApp() {
   const database = openDatabase(config, app.log);
   app.addHook('onClose', () => database.close());
   void app.register(guestbookRoutes(new MessageStore(database.db)));
+  // Web workers only send jobs (on the app's own pool); the job workers (gantry run) take them. Started
+  // on the first export, so a worker whose schema is behind boots and reports it instead of failing.
+  const boss = new PgBoss({ db: fromKysely(database.db), migrate: false, supervise: false, schedule: false });
+  boss.on('error', (error) => app.log.warn({ err: error.message }, 'the queue had an error'));
+  let started: Promise<PgBoss> | undefined;
+  const queue = () =>
+    (started ??= boss.start().catch((error: unknown) => {
+      started = undefined; // the next export tries again
+      throw error;
+    }));
+  app.addHook('onClose', () => (started ? boss.stop({ graceful: false, close: false }) : undefined));
+  void app.register(exportRoutes(new ExportStore(database.db), queue));
 
   app.get('/', (_request, reply) => reply.type('text/html; charset=utf-8').send(page(new Date())));
 

@@ -40,6 +40,7 @@ async function up(env: Record<string, string> = {}, files: readonly string[] = [
   const ids = [
     ...(await containers(engine, 'db', files)),
     ...(await containers(engine, 'web', files)),
+    ...(await containers(engine, 'jobs', files)),
     ...(await containers(engine, 'nginx', files)),
   ];
   await timed('healthy', () => waitHealthy(engine, ids));
@@ -143,7 +144,7 @@ describe('the compose deployment', () => {
 
   it("validates the monitoring profile (Prometheus and Grafana) with compose's own config check", async () => {
     const services = (await compose(engine, ['--profile', 'monitoring', 'config', '--services'])).split('\n').filter(Boolean);
-    expect(services.sort()).toEqual(['db', 'grafana', 'migrate', 'nginx', 'prometheus', 'web']);
+    expect(services.sort()).toEqual(['db', 'grafana', 'jobs', 'migrate', 'nginx', 'prometheus', 'web']);
     // Only with the profile: both monitoring services carry it in the rendered file.
     const rendered = await compose(engine, ['--profile', 'monitoring', 'config']);
     for (const service of ['prometheus', 'grafana']) {
@@ -197,6 +198,25 @@ describe('the compose deployment', () => {
     expect(await psql('guestbook_owner', 'SELECT count(*) FROM messages')).toBe('1');
   });
 
+  it('runs the jobs service (gantry run): an export queued through nginx is made by it; it stops gracefully', async () => {
+    const queued = await request(`${EDGE}/api/exports`, { method: 'POST' });
+    expect(queued.status).toBe(202);
+    const location = queued.headers.location as string;
+    let view = { status: '' };
+    for (let i = 0; i < 100 && view.status !== 'completed'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      view = JSON.parse((await request(`${EDGE}${location}`)).body) as { status: string };
+    }
+    expect(view).toMatchObject({ status: 'completed', rows: 1 });
+    const csv = await request(`${EDGE}${location}/download`);
+    expect(csv.body).toContain('"through nginx, gantry and PostgreSQL"');
+    const [jobs = ''] = await containers(engine, 'jobs');
+    expect(await docker(engine, ['inspect', '--format', '{{.State.Health.Status}}', jobs])).toBe('healthy');
+    await compose(engine, ['stop', 'jobs']);
+    expect(await docker(engine, ['inspect', '--format', '{{.State.ExitCode}}', jobs])).toBe('0');
+    expect(await docker(engine, ['logs', jobs])).toMatch(/running 1 job workers|running 2 job workers/);
+  });
+
   it('keeps the passwords in secrets: the app role reads and writes rows but cannot change the schema', async () => {
     await expect(psql('guestbook_app', 'CREATE TABLE intruder (id int)')).rejects.toThrow(/permission denied for schema public/);
     expect(await psql('guestbook_app', 'SELECT count(*) FROM messages')).toBe('1');
@@ -215,7 +235,7 @@ describe('the compose deployment', () => {
         (await readFile(join(REPO_ROOT, 'secrets', name), 'utf8')).trim(),
       ),
     );
-    for (const service of ['db', 'migrate', 'web']) {
+    for (const service of ['db', 'migrate', 'web', 'jobs']) {
       const [id = ''] = await containers(engine, service);
       const seen =
         (await docker(engine, ['logs', id])) + (await docker(engine, ['inspect', '--format', '{{json .Config.Env}}', id]));
@@ -236,7 +256,7 @@ describe('the compose deployment', () => {
     await chmod(broken, 0o755);
     await cp(join(REPO_ROOT, 'app/migrations'), broken, { recursive: true });
     await writeFile(
-      join(broken, '0002_broken.sql'),
+      join(broken, '0003_broken.sql'),
       'ALTER TABLE messages ADD COLUMN mood text;\nUPDATE messages SET mood = (1 / 0)::text;\n',
     );
     // The next deploy: the containers go, the database volume stays (podman cannot `up` over a running

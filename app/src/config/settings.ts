@@ -20,6 +20,10 @@ export const settings = defineSettings({
     DB_CONNECT_TIMEOUT_MS: 3000,
     // No query runs longer (the server cancels it).
     DB_STATEMENT_TIMEOUT_MS: 5000,
+    // Exports (gantry run's job workers): messages read per batch, and a pause between batches (0: none;
+    // tests and demos make a job long enough to kill and drain).
+    EXPORT_BATCH_SIZE: 500,
+    EXPORT_BATCH_DELAY_MS: 0,
     // How many copies of this server share the database, for the connection budget.
     WEB_REPLICAS: 1,
     MSG: 'Inside BASE CONFIG',

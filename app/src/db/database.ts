@@ -64,7 +64,7 @@ export interface AppDatabase {
 }
 
 /** One pool's connection errors handled (see openDatabase): the pool's for idle ones, each client's while checked out. */
-function handleConnectionErrors(pool: pg.Pool, log: Log): void {
+export function handleConnectionErrors(pool: pg.Pool, log: Log): void {
   const onError = (error: Error) =>
     log.warn({ err: describeDatabaseError(error) }, 'a database connection failed; a new one is opened on next use');
   pool.on('error', onError);

@@ -5,22 +5,23 @@
  * web worker. It connects as the schema's owner (DB_CONNECTION_STRING of its environment); two runs at
  * once are safe (the second waits for the first's lock, then finds nothing to do).
  * Exit 0: the schema is current; 1: a migration failed (nothing of it was applied) or the database is
- * unreachable; 2: the configuration is wrong.
+ * unreachable; 2: the configuration is wrong. Then pg-boss's schema and the app's queues (jobs/queue.ts),
+ * which workers never create.
  */
 import { ConfigError } from 'gantry/config';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { connectionOptions, describeDatabaseError } from './connection.js';
+import { migrateQueue } from '../jobs/queue.js';
+import { type ConnectionConfig, connectionOptions, describeDatabaseError } from './connection.js';
 import { MIGRATIONS_DIR, createMigrator } from './migrations.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const complain = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<number> {
-  let options: pg.PoolConfig;
+  let config: ConnectionConfig;
   try {
-    const { config } = await import('../config/index.js');
-    options = { ...connectionOptions(config), max: 1 };
+    ({ config } = await import('../config/index.js'));
   } catch (error) {
     if (error instanceof ConfigError) {
       complain(error.message);
@@ -28,7 +29,9 @@ async function main(): Promise<number> {
     }
     throw error;
   }
-  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool(options) }) });
+  const db = new Kysely<unknown>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ ...connectionOptions(config), max: 1 }) }),
+  });
   try {
     const { error, results = [] } = await createMigrator(db, process.argv[2] ?? MIGRATIONS_DIR).migrateToLatest();
     for (const result of results) {
@@ -39,6 +42,8 @@ async function main(): Promise<number> {
       complain(`migrations failed, none of this run's was applied: ${describeDatabaseError(error)}`);
       return 1;
     }
+    // The queue's own schema and queues (pg-boss takes its own lock), once the app's schema is current.
+    await migrateQueue(config);
     say(results.length === 0 ? 'the schema is up to date' : `the schema is up to date (${results.length} applied)`);
     return 0;
   } catch (error) {

@@ -162,7 +162,7 @@ describeWith(nginx, 'logs on the local stack', () => {
 describeWith(nginx, 'the database on the local stack', () => {
   it('npm start without DB_CONNECTION_STRING: a local PostgreSQL, migrated, kept between runs, stopped with the stack', async () => {
     // A port of its own: a developer's `npm start` may hold the default one.
-    const local = [...DATABASE, '--database-port', String(await freePort())];
+    const local = [...DATABASE, '--database-port', String(await freePort()), '--jobs', 'app/dist/src/jobs/worker.js'];
     const first = await startStack([...local, ...APP]);
     expect(first.proc.output).toMatch(/DB_CONNECTION_STRING is unset: a local PostgreSQL 18 serves the app/);
     expect(first.proc.output).toContain('migration 0001_create_messages: applied');
@@ -172,6 +172,16 @@ describeWith(nginx, 'the database on the local stack', () => {
       body: JSON.stringify({ author: 'first run', body: 'still here after a restart' }),
     });
     expect(posted.status).toBe(201);
+    // Its job worker (gantry run) makes an export.
+    expect(first.proc.output).toContain('job workers: 1 x app/dist/src/jobs/worker.js (gantry run)');
+    const queued = await request(`${first.edge}/api/exports`, { method: 'POST' });
+    expect(queued.status).toBe(202);
+    let exported = { status: '' };
+    for (let i = 0; i < 100 && exported.status !== 'completed'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      exported = json<{ status: string }>(await request(`${first.edge}${String(queued.headers.location)}`));
+    }
+    expect(exported).toMatchObject({ status: 'completed', rows: 1 });
     first.proc.signal('SIGTERM');
     expect((await first.proc.exit()).code).toBe(0);
     // No server is left on the data directory.

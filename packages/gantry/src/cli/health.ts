@@ -1,6 +1,7 @@
 /**
  * `gantry health`: asks a running server (the one the same settings describe) whether it is ready, for
  * a container HEALTHCHECK without curl: exit 0 if PREFIX/ready answers 200, else 1 with the reason.
+ * With --primary, the primary's /ready on metrics-bind (job workers have no address of their own).
  */
 import { request } from 'node:http';
 import { ErrorCode, ExitCode, GantryError, describeError } from '../errors.js';
@@ -40,6 +41,10 @@ export const healthCommand = defineCommand({
   options: [
     { ...CONFIG_OPTION, doc: "The server's config file" },
     { flag: 'live', doc: 'Ask for liveness (<health-prefix>/live) instead of readiness' },
+    {
+      flag: 'primary',
+      doc: "Ask the primary on metrics-bind (/ready, /live) instead of a worker: for gantry run's job workers, which have no bind",
+    },
     { flag: 'timeout', meta: 'SECONDS', doc: 'How long to wait for the answer (default 3)' },
   ],
   async run(line, env, cwd) {
@@ -48,12 +53,16 @@ export const healthCommand = defineCommand({
       throw new GantryError(ErrorCode.USAGE, `--timeout must be a number of seconds > 0 (got "${String(line.values.timeout)}").`);
     }
     const { resolved } = await resolveServe({ values: { config: line.values.config }, positionals: [], rest: [] }, env, cwd);
-    const { bind, healthPrefix } = resolved.values;
-    if (healthPrefix === '') {
+    const { bind, healthPrefix, metricsBind } = resolved.values;
+    const what = line.values.live ? 'live' : 'ready';
+    if (line.values.primary && metricsBind === null) {
+      throw new GantryError(ErrorCode.USAGE, '--primary asks the primary on metrics-bind, which is not set.');
+    }
+    if (!line.values.primary && healthPrefix === '') {
       throw new GantryError(ErrorCode.USAGE, 'The health answers are turned off (health-prefix is empty).');
     }
-    const first = bind[0] as BindAddress;
-    const path = `${healthPrefix}/${line.values.live ? 'live' : 'ready'}`;
+    const first = line.values.primary && metricsBind !== null ? metricsBind : (bind[0] as BindAddress);
+    const path = line.values.primary ? `/${what}` : `${healthPrefix}/${what}`;
     try {
       const { status, body } = await ask(first, path, timeout * 1000);
       process.stdout.write(`gantry health: ${path} answered ${status} ${body}\n`);

@@ -1,4 +1,4 @@
-/** `gantry stack`: nginx in front of a `gantry serve` on loopback, both run and stopped together. */
+/** `gantry stack`: nginx in front of a `gantry serve` (and, with --jobs, a `gantry run`) on loopback, run and stopped together. */
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../logger.js';
 import { serverSettings } from '../server/settings.js';
@@ -39,6 +39,11 @@ export const stackCommand = defineCommand({
     const { logLevel, logFormat, healthPrefix, limitRequestBody } = inputs.resolved.values;
     const logger = createLogger({ level: logLevel, format: logFormat, role: 'stack' });
     const readyPath = healthPrefix === '' ? undefined : `${healthPrefix}/ready`;
-    return runStack({ settings: stack, serve, cwd, logger, readyPath, limitRequestBody, healthPrefix });
+    const config = typeof line.values.config === 'string' ? ['--config', line.values.config] : [];
+    const jobs =
+      stack.jobs === null
+        ? undefined
+        : [process.execPath, BIN, 'run', '--workers', String(stack.jobWorkers), ...config, stack.jobs];
+    return runStack({ settings: stack, serve, jobs, cwd, logger, readyPath, limitRequestBody, healthPrefix });
   },
 });

@@ -64,6 +64,18 @@ export const stackSettings = defineRegistry({
     section: 'Local stack',
     doc: "A shell command run once before the server starts, with the server's environment: the migrations (npm run migrate). If it fails, the stack stops with its output and starts nothing; the server's workers never run it.",
   },
+  jobs: {
+    codec: optionalText('MODULE', 'a job worker module (module[:export])'),
+    default: null,
+    section: 'Local stack',
+    doc: 'A job worker module the stack runs beside the server (gantry run, with the same config file and environment, the database included), stopped with it.',
+  },
+  jobWorkers: {
+    codec: integer({ min: 1, max: 64 }),
+    default: 1,
+    section: 'Local stack',
+    doc: 'How many job workers the stack runs, with jobs.',
+  },
   runDir: {
     codec: text('DIR'),
     default: '.gantry/stack',

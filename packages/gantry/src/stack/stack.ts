@@ -24,6 +24,8 @@ export interface StackOptions {
   readonly settings: StackSettings;
   /** The `gantry serve` command line (program and arguments) for the app. */
   readonly serve: readonly string[];
+  /** The `gantry run` command line for its job workers, if it has some. */
+  readonly jobs?: readonly string[] | undefined;
   /** gantry's readiness path (health-prefix + /ready), or undefined when its health answers are off. */
   readonly readyPath?: string | undefined;
   /** The server's limit-request-body: nginx's client_max_body_size. */
@@ -315,8 +317,13 @@ async function runServers(options: StackOptions, { env, nginx, nginxArgs, databa
   const { settings, cwd, logger } = options;
   const runDir = resolve(cwd, settings.runDir);
   const [program = process.execPath, ...serveArgs] = options.serve;
-  // gantry stops by itself if this process dies without stopping it (SIGKILL cannot be caught).
-  const children: Child[] = [start('gantry', program, serveArgs, cwd, { ...env, [PARENT_PID_ENV]: String(process.pid) })];
+  // Both stop by themselves if this process dies without stopping them (SIGKILL cannot be caught).
+  const childEnv = { ...env, [PARENT_PID_ENV]: String(process.pid) };
+  const children: Child[] = [start('gantry', program, serveArgs, cwd, childEnv)];
+  if (options.jobs) {
+    const [jobsProgram = process.execPath, ...jobsArgs] = options.jobs;
+    children.push(start('job workers', jobsProgram, jobsArgs, cwd, childEnv));
+  }
   const firstExit = () => Promise.race(children.map((child) => child.exited.then((result) => ({ child, ...result }))));
 
   // nginx starts once gantry serves, as compose starts it once web is healthy: before, it would answer 502.
@@ -344,6 +351,7 @@ async function runServers(options: StackOptions, { env, nginx, nginxArgs, databa
     ...(nginx ? [`  http://127.0.0.1:${settings.nginxPort}/  nginx ${nginx.version}: static files, proxy to gantry`] : []),
     `  http://127.0.0.1:${settings.appPort}/  gantry serve, directly`,
     ...(database ? [`  ${database.url}  PostgreSQL ${database.version} (data in ${join(runDir, 'postgres')})`] : []),
+    ...(options.jobs ? [`  job workers: ${settings.jobWorkers} x ${settings.jobs} (gantry run)`] : []),
   ];
   logger.info(`the stack is up:\n${lines.join('\n')}\n  Press Ctrl-C to stop.`);
 
