@@ -47,6 +47,8 @@ export function openQueue(config: ConnectionConfig, { supervise, migrate = false
     // Supervision every 5 s (pg-boss's default is a minute): a job whose worker died, missing its
     // heartbeats (10 s), is failed back to the queue within about 15 s.
     ...(supervise ? { superviseIntervalSeconds: 5, monitorIntervalSeconds: 5 } : {}),
+    // Rebuilding indexes is DDL, the owner's: the app role (compose, Kubernetes) may not.
+    reindex: false,
     schedule: false,
   });
 }

@@ -21,4 +21,10 @@ REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO :"app_role";
 ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"app_role";
 ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO :"app_role";
+-- The queue's schema (pg-boss), made here by its owner so that what the migrations create in it later is
+-- the app role's to use too: it sends and takes jobs, never changes the queue's tables.
+CREATE SCHEMA pgboss AUTHORIZATION :"owner";
+GRANT USAGE ON SCHEMA pgboss TO :"app_role";
+ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA pgboss GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"app_role";
+ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA pgboss GRANT USAGE, SELECT ON SEQUENCES TO :"app_role";
 SQL
