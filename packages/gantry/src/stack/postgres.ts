@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ErrorCode, GantryError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { stopLeftover } from './leftover.js';
 
 const run = promisify(execFile);
 
@@ -93,21 +94,6 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** A server left running by a stack that died (SIGKILL cannot be caught) holds the data directory: stop it. */
-async function stopStaleServer(dataDir: string, logger: Logger): Promise<void> {
-  const pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0) return;
-  const commandLine = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  if (!commandLine.includes(dataDir)) return;
-  logger.warn(`a PostgreSQL from an earlier stack is still running on ${dataDir} (pid ${pid}): stopping it`);
-  process.kill(pid, 'SIGINT');
-  for (let waited = 0; waited < STOP_TIMEOUT_MS; waited += 100) {
-    if (!(await exists(`/proc/${pid}`))) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  process.kill(pid, 'SIGQUIT');
-}
-
 type Ids = { uid: number; gid: number } | undefined;
 
 /** Runs a server program to its end, its output into the log; rejects with that output when it fails. */
@@ -181,7 +167,17 @@ export async function startLocalPostgres({ runDir, port, cwd, logger }: LocalPos
     await chmod(runDir, ((await stat(runDir)).mode & 0o777) | 0o711);
     await chown(dir, ids.uid, ids.gid);
   }
-  await stopStaleServer(dataDir, logger);
+  await stopLeftover(
+    {
+      pidFile: join(dataDir, 'postmaster.pid'),
+      marker: dataDir,
+      description: `a PostgreSQL from an earlier stack on ${dataDir}`,
+      stop: 'SIGINT',
+      force: 'SIGQUIT',
+      waitMs: STOP_TIMEOUT_MS,
+    },
+    logger,
+  );
   if (!(await exists(join(dataDir, 'PG_VERSION')))) {
     logger.info(`creating a local PostgreSQL database in ${dataDir}`);
     await rm(dataDir, { recursive: true, force: true });

@@ -14,6 +14,7 @@ import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } f
 import { PARENT_PID_ENV } from '../internal-env.js';
 import { canConnect } from '../net-probe.js';
 import type { Logger } from '../logger.js';
+import { stopLeftover } from './leftover.js';
 import { INSTALL_HINT, type NginxInstall, findNginx, prepareNginx } from './nginx.js';
 import { type LocalPostgres, startLocalPostgres } from './postgres.js';
 import { writeLocalEdge } from './edge.js';
@@ -45,8 +46,16 @@ interface Child {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function start(name: string, command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Child {
-  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'inherit', 'inherit'] });
+/** A child whose output is the stack's; `shell` runs `command` as a shell line, `detached` in a process group of its own. */
+function start(
+  name: string,
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: { shell?: boolean; detached?: boolean } = {},
+): Child {
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'inherit', 'inherit'], ...options });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolvePromise) => {
     child.once('error', () => resolvePromise({ code: ExitCode.FAILURE, signal: null }));
     child.once('exit', (code, signal) => resolvePromise({ code, signal }));
@@ -106,29 +115,6 @@ async function snapshot(dir: string): Promise<string> {
     .sort();
   const contents = await Promise.all(names.map((name) => readFile(join(dir, name), 'utf8')));
   return JSON.stringify([names, contents]);
-}
-
-/**
- * An nginx left running by a stack that died (SIGKILL cannot be caught) still holds the port: if the
- * run directory's pid file names a live nginx started with this run directory's config, stop it.
- */
-async function stopStaleNginx(runDir: string, logger: Logger): Promise<void> {
-  const pid = Number((await readFile(join(runDir, 'nginx.pid'), 'utf8').catch(() => '')).trim());
-  if (!Number.isInteger(pid) || pid <= 0) return;
-  const commandLine = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  if (!commandLine.includes(join(runDir, 'nginx.conf'))) return;
-  logger.warn(`an nginx from an earlier stack in ${runDir} is still running (pid ${pid}): stopping it`);
-  const alive = () => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  process.kill(pid, 'SIGQUIT');
-  for (let waited = 0; alive() && waited < 5000; waited += 100) await new Promise((r) => setTimeout(r, 100));
-  if (alive()) process.kill(pid, 'SIGKILL');
 }
 
 /**
@@ -234,16 +220,14 @@ async function runRelease(
   stopped: Promise<NodeJS.Signals>,
 ): Promise<boolean> {
   logger.info(`release: ${command}`);
-  const release = spawn(command, { cwd, env, shell: true, detached: true, stdio: ['ignore', 'inherit', 'inherit'] });
+  const release = start('release', command, [], cwd, env, { shell: true, detached: true });
   let stopping = false;
   void stopped.then((signal) => {
     stopping = true;
-    if (release.exitCode === null && release.signalCode === null && release.pid) process.kill(-release.pid, signal);
+    const { process: child } = release;
+    if (child.exitCode === null && child.signalCode === null && child.pid) process.kill(-child.pid, signal);
   });
-  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolvePromise) => {
-    release.once('error', () => resolvePromise({ code: ExitCode.FAILURE, signal: null }));
-    release.once('exit', (exitCode, exitSignal) => resolvePromise({ code: exitCode, signal: exitSignal }));
-  });
+  const { code, signal } = await release.exited;
   if (stopping) return false;
   if (code !== 0) {
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
@@ -274,7 +258,17 @@ export async function runStack(options: StackOptions): Promise<ExitCodeValue> {
   const nginx = await findNginx(settings.nginxBin);
   let nginxArgs: readonly string[] | undefined;
   if (nginx) {
-    await stopStaleNginx(runDir, logger);
+    await stopLeftover(
+      {
+        pidFile: join(runDir, 'nginx.pid'),
+        marker: join(runDir, 'nginx.conf'),
+        description: `an nginx from an earlier stack in ${runDir}`,
+        stop: 'SIGQUIT',
+        force: 'SIGKILL',
+        waitMs: 5000,
+      },
+      logger,
+    );
     ({ args: nginxArgs } = await configureNginx(nginx, options, runDir));
   } else {
     logger.warn(`nginx was not found (looked for "${settings.nginxBin}"). ${INSTALL_HINT} Running the gantry server alone.`);
