@@ -5,45 +5,30 @@
 import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import { z } from 'zod';
-import { InvalidInput, sendProblem } from '../http/problems.js';
+import { parseInput, parseRowId } from '../http/input.js';
+import { sendProblem } from '../http/problems.js';
 import type { ExportStore } from './exports.js';
 
 const newExport = z.strictObject({ format: z.literal('csv').default('csv') });
-
-function parseId(raw: string): number {
-  const id = Number(raw);
-  if (!Number.isInteger(id) || id < 1 || id > 2_147_483_647)
-    throw new InvalidInput([{ parameter: 'id', detail: 'must be a positive integer' }]);
-  return id;
-}
 
 export function exportRoutes(store: ExportStore, queue: () => Promise<PgBoss>) {
   return (app: FastifyInstance, _options: unknown, done: () => void): void => {
     app.removeContentTypeParser('text/plain');
 
     app.post('/api/exports', { bodyLimit: 1024 }, async (request, reply) => {
-      const parsed = newExport.safeParse(request.body ?? {});
-      if (!parsed.success) {
-        throw new InvalidInput(
-          parsed.error.issues.flatMap((issue) =>
-            issue.code === 'unrecognized_keys'
-              ? issue.keys.map((key) => ({ pointer: `#/${key}`, detail: 'is not a field of this resource' }))
-              : [{ pointer: `#/${issue.path.join('/')}`, detail: issue.message }],
-          ),
-        );
-      }
+      parseInput(newExport, request.body ?? {}, 'body');
       const created = await store.create(await queue());
       request.log.info({ exportId: created.id }, 'export queued');
       return reply.code(202).header('location', `/api/exports/${created.id}`).send(created);
     });
 
     app.get<{ Params: { id: string } }>('/api/exports/:id', async (request, reply) => {
-      const id = parseId(request.params.id);
+      const id = parseRowId(request.params.id);
       return (await store.get(id)) ?? sendProblem(reply, { status: 404, detail: `No export ${id}.` });
     });
 
     app.get<{ Params: { id: string } }>('/api/exports/:id/download', async (request, reply) => {
-      const id = parseId(request.params.id);
+      const id = parseRowId(request.params.id);
       const view = await store.get(id);
       if (!view) return sendProblem(reply, { status: 404, detail: `No export ${id}.` });
       const csv = view.status === 'completed' ? await store.csv(id) : undefined;

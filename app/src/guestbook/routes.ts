@@ -6,6 +6,7 @@
 import formBody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { DatabaseUnavailable } from '../db/connection.js';
+import { parseRowId } from '../http/input.js';
 import { DATABASE_RETRY_AFTER_S, InvalidInput, sendProblem } from '../http/problems.js';
 import type { MessageStore } from './messages.js';
 import { guestbookPage } from './page.js';
@@ -40,10 +41,7 @@ export function guestbookRoutes(store: MessageStore) {
     });
 
     app.get<{ Params: { id: string } }>('/api/messages/:id', async (request, reply) => {
-      const id = Number(request.params.id);
-      if (!Number.isInteger(id) || id < 1 || id > 2_147_483_647) {
-        throw new InvalidInput([{ parameter: 'id', detail: 'must be a positive integer' }]);
-      }
+      const id = parseRowId(request.params.id);
       const message = await store.get(id);
       return message ?? sendProblem(reply, { status: 404, detail: `No message ${id}.` });
     });

@@ -1,10 +1,10 @@
 /**
  * What the guestbook accepts (zod): a message's author and body, trimmed and counted in characters
  * (code points, as PostgreSQL's char_length counts them, not UTF-16 units), and the list's paging.
- * A failure becomes InvalidInput with one entry per field at fault, unknown fields included.
+ * A failure becomes InvalidInput (http/input.ts).
  */
 import { z } from 'zod';
-import { type FieldError, InvalidInput } from '../http/problems.js';
+import { MAX_ROW_ID, parseInput } from '../http/input.js';
 
 export const AUTHOR_MAX = 64;
 export const BODY_MAX = 2000;
@@ -24,23 +24,9 @@ export type NewMessage = z.infer<typeof newMessage>;
 
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(PAGE_MAX).default(20),
-  before: z.coerce.number().int().min(1).max(2_147_483_647).optional(),
+  before: z.coerce.number().int().min(1).max(MAX_ROW_ID).optional(),
 });
 export type ListQuery = z.infer<typeof listQuery>;
 
-function fieldErrors(error: z.ZodError, where: 'body' | 'query'): FieldError[] {
-  return error.issues.flatMap((issue): FieldError[] => {
-    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [issue.path.join('/')];
-    const detail = issue.code === 'unrecognized_keys' ? 'is not a field of this resource' : issue.message;
-    return keys.map((key) => (where === 'body' ? { pointer: `#/${key}`, detail } : { parameter: key, detail }));
-  });
-}
-
-function parse<T>(schema: z.ZodType<T>, input: unknown, where: 'body' | 'query'): T {
-  const result = schema.safeParse(input);
-  if (!result.success) throw new InvalidInput(fieldErrors(result.error, where));
-  return result.data;
-}
-
-export const parseNewMessage = (body: unknown): NewMessage => parse(newMessage, body, 'body');
-export const parseListQuery = (query: unknown): ListQuery => parse(listQuery, query, 'query');
+export const parseNewMessage = (body: unknown): NewMessage => parseInput(newMessage, body, 'body');
+export const parseListQuery = (query: unknown): ListQuery => parseInput(listQuery, query, 'query');
