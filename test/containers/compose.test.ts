@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../packages/gantry/test/helpers/eventually.js';
 import { request, waitForHttp } from '../../packages/gantry/test/helpers/http.js';
 import { REPO_ROOT } from '../../packages/gantry/test/helpers/process.js';
 import { type Engine, PROJECT, compose, containers, docker, startEngine, tearDown, waitHealthy } from './harness.js';
+import { stopwatch } from '../support/timings.js';
 
 const EDGE = 'http://127.0.0.1:1337';
 const DIRECT = 'http://127.0.0.1:8085';
@@ -21,16 +23,7 @@ const BROKEN_MIGRATION = ['docker-compose.yml', 'test/containers/broken-migratio
 const PAGE = /^MSG: (.*)<br\/>\nDB STRING: (.*)<br\/>\nTime: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$/;
 
 let engine: Engine;
-const timings: Record<string, number> = {};
-
-async function timed<T>(name: string, task: () => Promise<T>): Promise<T> {
-  const started = performance.now();
-  try {
-    return await task();
-  } finally {
-    timings[name] = Math.round(performance.now() - started) / 1000;
-  }
-}
+const { timings, timed } = stopwatch();
 
 async function up(env: Record<string, string> = {}, files: readonly string[] = [], extra: readonly string[] = []): Promise<void> {
   await tearDown(engine);
@@ -202,11 +195,10 @@ describe('the compose deployment', () => {
     const queued = await request(`${EDGE}/api/exports`, { method: 'POST' });
     expect(queued.status).toBe(202);
     const location = queued.headers.location as string;
-    let view = { status: '' };
-    for (let i = 0; i < 100 && view.status !== 'completed'; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      view = JSON.parse((await request(`${EDGE}${location}`)).body) as { status: string };
-    }
+    const view = await eventually(
+      async () => JSON.parse((await request(`${EDGE}${location}`)).body) as { status: string },
+      (exported) => exported.status === 'completed',
+    );
     expect(view).toMatchObject({ status: 'completed', rows: 1 });
     const csv = await request(`${EDGE}${location}/download`);
     expect(csv.body).toContain('"through nginx, gantry and PostgreSQL"');

@@ -28,6 +28,7 @@ import { startLoad } from '../../packages/gantry/test/helpers/load.js';
 import { REPO_ROOT, Running, cleanEnv, cleanUpProcesses, freePort, gantry } from '../../packages/gantry/test/helpers/process.js';
 import { describeWith } from '../../packages/gantry/test/helpers/requirements.js';
 import { nginx } from '../../packages/gantry/test/helpers/stack.js';
+import { stopwatch } from '../support/timings.js';
 
 cleanUpProcesses();
 
@@ -42,16 +43,7 @@ interface ServeSpec {
   readonly static: readonly (readonly [string, string, boolean])[];
 }
 
-const timings: Record<string, number> = {};
-
-async function timed<T>(name: string, task: () => Promise<T>): Promise<T> {
-  const started = performance.now();
-  try {
-    return await task();
-  } finally {
-    timings[name] = Math.round(performance.now() - started) / 1000;
-  }
-}
+const { timings, timed } = stopwatch();
 
 /** Every file of `dir` but node_modules and build outputs, for the cache's stamp. */
 async function sourceFiles(dir: string): Promise<string[]> {

@@ -20,7 +20,7 @@ import {
   freePort,
   gantry,
 } from '../../packages/gantry/test/helpers/process.js';
-import { migrate } from '../../app/test/support/app.js';
+import { migratedDatabase, serveApp } from '../../app/test/support/app.js';
 import { type TestPostgres, startTestPostgres } from '../support/postgres.js';
 
 cleanUpProcesses();
@@ -61,23 +61,8 @@ describeWith(prometheus, 'Prometheus and the Grafana dashboard', () => {
     );
     await server.waitFor(/listening at/);
     // The example app on a real PostgreSQL, for the database row (app_db_* metrics).
-    const database = await postgres.freshDatabase();
-    expect((await migrate(database)).code).toBe(0);
-    const [appPort, appMetricsPort] = [await freePort(), await freePort()];
-    const app = gantry(
-      [
-        'serve',
-        '--bind',
-        `127.0.0.1:${appPort}`,
-        '--metrics-bind',
-        `127.0.0.1:${appMetricsPort}`,
-        '--config',
-        'app/dist/gantry.config.js',
-        'app/dist/src/app.js',
-      ],
-      { env: { DB_CONNECTION_STRING: database } },
-    );
-    await app.waitFor(/listening at/);
+    const appMetricsPort = await freePort();
+    const { url: appUrl } = await serveApp(await migratedDatabase(postgres), ['--metrics-bind', `127.0.0.1:${appMetricsPort}`]);
 
     const dir = await mkdtemp(join(tmpdir(), 'gantry-prometheus-'));
     const targets = [metricsPort, appMetricsPort].map((p) => `'127.0.0.1:${p}'`).join(', ');
@@ -103,13 +88,13 @@ describeWith(prometheus, 'Prometheus and the Grafana dashboard', () => {
 
     // Traffic for every panel: successes, 5xx, a killed worker, a reload.
     const load = startLoad(`http://127.0.0.1:${port}/users/7`, { connections: 4 });
-    const writes = startLoad(`http://127.0.0.1:${appPort}/api/messages`, {
+    const writes = startLoad(`${appUrl}/api/messages`, {
       connections: 2,
       method: 'POST',
       contentType: 'application/json',
       body: JSON.stringify({ author: 'prometheus', body: 'a row for the database panels' }),
     });
-    const reads = startLoad(`http://127.0.0.1:${appPort}/api/messages?limit=5`, { connections: 2 });
+    const reads = startLoad(`${appUrl}/api/messages?limit=5`, { connections: 2 });
     for (let i = 0; i < 10; i++) await request(`http://127.0.0.1:${port}/fail`);
     for (let i = 0; i < 10; i++) await request(`http://127.0.0.1:${port}/no-such-page`);
     const [, pid] = (await server.waitFor(/worker 2 \(pid (\d+)\) ready/)) as string[];

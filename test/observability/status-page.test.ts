@@ -12,8 +12,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from '../../packages/gantry/test/helpers/http.js';
 import { describeWith, requirement } from '../../packages/gantry/test/helpers/requirements.js';
 import { startLoad } from '../../packages/gantry/test/helpers/load.js';
-import { REPO_ROOT, cleanUpProcesses, freePort, gantry } from '../../packages/gantry/test/helpers/process.js';
-import { migrate } from '../../app/test/support/app.js';
+import { REPO_ROOT, cleanUpProcesses, freePort } from '../../packages/gantry/test/helpers/process.js';
+import { migratedDatabase, serveApp } from '../../app/test/support/app.js';
 import { type TestPostgres, startTestPostgres } from '../support/postgres.js';
 
 cleanUpProcesses();
@@ -29,25 +29,12 @@ const chromiumBrowser = requirement(existsSync(CHROMIUM), `chromium at ${CHROMIU
 
 describeWith(chromiumBrowser, 'the status page in a browser', () => {
   it('shows live throughput, latency and every worker, with no script error', async () => {
-    const [port, metricsPort] = [await freePort(), await freePort()];
-    const database = await postgres.freshDatabase();
-    expect((await migrate(database)).code).toBe(0);
-    const server = gantry(
-      [
-        'serve',
-        '--bind',
-        `127.0.0.1:${port}`,
-        '--metrics-bind',
-        `127.0.0.1:${metricsPort}`,
-        '--config',
-        'app/dist/gantry.config.js',
-        'app/dist/src/app.js',
-      ],
-      { env: { APP_ENV: 'Production', DB_CONNECTION_STRING: database } },
-    );
-    await server.waitFor(/listening at/);
-    const load = startLoad(`http://127.0.0.1:${port}/`, { connections: 4 });
-    for (let i = 0; i < 3; i++) await request(`http://127.0.0.1:${port}/primes?below=2000000`);
+    const metricsPort = await freePort();
+    const { url } = await serveApp(await migratedDatabase(postgres), ['--metrics-bind', `127.0.0.1:${metricsPort}`], {
+      APP_ENV: 'Production',
+    });
+    const load = startLoad(`${url}/`, { connections: 4 });
+    for (let i = 0; i < 3; i++) await request(`${url}/primes?below=2000000`);
 
     const browser = await chromium.launch({
       executablePath: CHROMIUM,

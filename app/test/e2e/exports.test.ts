@@ -4,10 +4,11 @@
  * worker is killed retried and completed once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../../packages/gantry/test/helpers/eventually.js';
 import { request } from '../../../packages/gantry/test/helpers/http.js';
 import { type Running, cleanUpProcesses, gantry } from '../../../packages/gantry/test/helpers/process.js';
 import { type TestPostgres, startTestPostgres } from '../../../test/support/postgres.js';
-import { json, migrate, postJson, serveApp } from '../support/app.js';
+import { json, migratedDatabase, postJson, serveApp } from '../support/app.js';
 
 cleanUpProcesses();
 
@@ -31,18 +32,13 @@ interface ExportView {
   rows: number | null;
 }
 
-async function until(url: string, done: (view: ExportView) => boolean, timeoutMs = 60_000): Promise<ExportView> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const view = json<ExportView>(await request(url));
-    if (done(view) || Date.now() > deadline) return view;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** The export's view, once `done` says so (or the last one at the deadline). */
+function exportWhen(url: string, done: (view: ExportView) => boolean, timeoutMs = 60_000): Promise<ExportView> {
+  return eventually(async () => json<ExportView>(await request(url)), done, { timeoutMs });
 }
 
 async function migratedWithMessages(count: number): Promise<string> {
-  const database = await postgres.freshDatabase();
-  expect((await migrate(database)).code).toBe(0);
+  const database = await migratedDatabase(postgres);
   await postgres.query(
     "INSERT INTO messages (author, body) SELECT 'author ' || n, 'says \"hi\", ' || n FROM generate_series(1, $1) AS n",
     [count],
@@ -61,7 +57,7 @@ describe('exports on the queue', () => {
     expect(queued.status).toBe(202);
     const { id } = json<ExportView>(queued);
     expect(queued.headers.location).toBe(`/api/exports/${id}`);
-    const done = await until(`${url}/api/exports/${id}`, (view) => view.status === 'completed');
+    const done = await exportWhen(`${url}/api/exports/${id}`, (view) => view.status === 'completed');
     expect(done).toMatchObject({ status: 'completed', progress: 100, attempts: 1, rows: 1200 });
     const csv = await request(`${url}/api/exports/${id}/download`);
     expect(csv.status).toBe(200);
@@ -94,13 +90,13 @@ describe('exports on the queue', () => {
     const jobs = runJobs(database, [], { EXPORT_BATCH_SIZE: '100', EXPORT_BATCH_DELAY_MS: '300' });
     await jobs.waitFor(/running 1 job workers/);
     const { id } = json<ExportView>(await postJson(`${url}/api/exports`, {}));
-    const active = await until(`${url}/api/exports/${id}`, (view) => view.status === 'active' && view.progress > 0);
+    const active = await exportWhen(`${url}/api/exports/${id}`, (view) => view.status === 'active' && view.progress > 0);
     expect(active.status).toBe('active');
     const [, pid] = (await jobs.waitFor(/worker 1 \(pid (\d+)\) ready/)) as string[];
     const killedAt = Date.now();
     process.kill(Number(pid), 'SIGKILL');
     await jobs.waitFor(/killed by SIGKILL[\s\S]*worker 1 \(pid \d+\) ready/);
-    const done = await until(`${url}/api/exports/${id}`, (view) => view.status === 'completed', 90_000);
+    const done = await exportWhen(`${url}/api/exports/${id}`, (view) => view.status === 'completed', 90_000);
     expect(done).toMatchObject({ status: 'completed', rows: 2000, attempts: 2 });
     process.stdout.write(`export retried and completed ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill\n`);
     const csv = await request(`${url}/api/exports/${id}/download`);

@@ -6,11 +6,12 @@ import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../../packages/gantry/test/helpers/eventually.js';
 import { request } from '../../../packages/gantry/test/helpers/http.js';
 import { startLoad } from '../../../packages/gantry/test/helpers/load.js';
 import { REPO_ROOT, cleanUpProcesses, freePort, gantry } from '../../../packages/gantry/test/helpers/process.js';
 import { type TestPostgres, startTestPostgres } from '../../../test/support/postgres.js';
-import { APP, json, migrate, postJson, serveApp } from '../support/app.js';
+import { APP, json, migrate, migratedDatabase as migratedDatabaseOf, postJson, serveApp } from '../support/app.js';
 
 cleanUpProcesses();
 
@@ -21,25 +22,11 @@ beforeAll(async () => {
 afterAll(() => postgres?.destroy());
 
 /** A fresh database with the schema applied. */
-async function migratedDatabase(): Promise<string> {
-  const url = await postgres.freshDatabase();
-  const outcome = await migrate(url);
-  expect(outcome, outcome.stderr).toMatchObject({ code: 0 });
-  return url;
-}
+const migratedDatabase = () => migratedDatabaseOf(postgres);
 
 async function rowCount(url: string): Promise<number> {
   const [row] = await postgres.query<{ count: string }>('SELECT count(*) FROM messages', [], url);
   return Number(row?.count);
-}
-
-async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('the guestbook API', () => {

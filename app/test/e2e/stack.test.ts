@@ -4,12 +4,13 @@
  */
 import { Agent, request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { eventually } from '../../../packages/gantry/test/helpers/eventually.js';
 import { request } from '../../../packages/gantry/test/helpers/http.js';
 import { cleanUpProcesses, freePort, gantry } from '../../../packages/gantry/test/helpers/process.js';
 import { describeWith } from '../../../packages/gantry/test/helpers/requirements.js';
 import { type Stack, nginx, startStack } from '../../../packages/gantry/test/helpers/stack.js';
 import { type TestPostgres, startTestPostgres } from '../../../test/support/postgres.js';
-import { APP, MIGRATE, json, migrate } from '../support/app.js';
+import { APP, MIGRATE, json, migratedDatabase } from '../support/app.js';
 
 cleanUpProcesses();
 
@@ -18,8 +19,7 @@ let postgres: TestPostgres;
 let database: { url: string; masked: string };
 beforeAll(async () => {
   postgres = await startTestPostgres();
-  const url = await postgres.freshDatabase();
-  expect((await migrate(url)).code).toBe(0);
+  const url = await migratedDatabase(postgres);
   database = { url, masked: url.replace(':gantry@', ':***@') };
 });
 afterAll(() => postgres?.destroy());
@@ -176,11 +176,11 @@ describeWith(nginx, 'the database on the local stack', () => {
     expect(first.proc.output).toContain('job workers: 1 x app/dist/src/jobs/worker.js (gantry run)');
     const queued = await request(`${first.edge}/api/exports`, { method: 'POST' });
     expect(queued.status).toBe(202);
-    let exported = { status: '' };
-    for (let i = 0; i < 100 && exported.status !== 'completed'; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      exported = json<{ status: string }>(await request(`${first.edge}${String(queued.headers.location)}`));
-    }
+    const exported = await eventually(
+      async () => json<{ status: string }>(await request(`${first.edge}${String(queued.headers.location)}`)),
+      (view) => view.status === 'completed',
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
     expect(exported).toMatchObject({ status: 'completed', rows: 1 });
     first.proc.signal('SIGTERM');
     expect((await first.proc.exit()).code).toBe(0);

@@ -1,7 +1,9 @@
 /** Running the example app for its tests: migrations, a `gantry serve` of it on a free port, JSON requests. */
 import { spawn } from 'node:child_process';
+import { expect } from 'vitest';
 import { type Reply, request } from '../../../packages/gantry/test/helpers/http.js';
 import { REPO_ROOT, type Running, cleanEnv, freePort, gantry } from '../../../packages/gantry/test/helpers/process.js';
+import type { TestPostgres } from '../../../test/support/postgres.js';
 
 export const APP = ['--config', 'app/dist/gantry.config.js', 'app/dist/src/app.js'];
 export const MIGRATE = 'app/dist/src/db/migrate.js';
@@ -23,6 +25,14 @@ export function migrate(url: string, args: readonly string[] = []): Promise<Outc
     child.once('error', reject);
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** A fresh database on `postgres` with the app's migrations applied; the test fails with migrate's output if they do not. */
+export async function migratedDatabase(postgres: TestPostgres): Promise<string> {
+  const url = await postgres.freshDatabase();
+  const outcome = await migrate(url);
+  expect(outcome, outcome.stderr).toMatchObject({ code: 0 });
+  return url;
 }
 
 export interface ServedApp {

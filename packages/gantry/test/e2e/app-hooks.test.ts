@@ -7,20 +7,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/eventually.js';
 import { request } from '../helpers/http.js';
 import { parsePrometheus, total } from '../helpers/prometheus-text.js';
 import { FIXTURES, cleanUpProcesses, freePort, gantry } from '../helpers/process.js';
 
 cleanUpProcesses();
-
-async function until(probe: () => Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return true;
-}
 
 async function health(port: number): Promise<{ code: number | null; output: string }> {
   const proc = gantry(['health'], { cwd: FIXTURES, env: { GANTRY_BIND: `127.0.0.1:${port}` } });
@@ -55,13 +47,17 @@ describe('readiness checks', () => {
     // Each worker keeps its verdict for a second: both recover within that (four probes reach both).
     const allReady = async () =>
       (await Promise.all([1, 2, 3, 4].map(() => request(`${url}/_gantry/ready`)))).every((r) => r.status === 200);
-    expect(await until(allReady)).toBe(true);
+    expect(await eventually(allReady, Boolean, { timeoutMs: 10_000, intervalMs: 100 })).toBe(true);
     expect(await health(port)).toMatchObject({ code: 0 });
     await proc.waitFor(/ready again: every readiness check passes/);
 
     await writeFile(slowFile, '');
-    let slow = await request(`${url}/_gantry/ready`);
-    expect(await until(async () => (slow = await request(`${url}/_gantry/ready`)).status === 503)).toBe(true);
+    const slow = await eventually(
+      () => request(`${url}/_gantry/ready`),
+      (reply) => reply.status === 503,
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+    expect(slow.status).toBe(503);
     expect(slow.body).toBe('slow: no answer within 300 ms\n');
     expect((await request(`${url}/_gantry/live`)).status).toBe(200);
     await rm(dir, { recursive: true });
