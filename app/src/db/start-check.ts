@@ -4,7 +4,7 @@
  * unreachable or refuses the credentials stops the start with one line saying so, instead of workers
  * that boot into a database they cannot use. Later outages are the readiness checks' business.
  */
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { type ConnectionConfig, connectionOptions, describeDatabaseError, describeTarget } from './connection.js';
 import { pendingMigrations } from './migrations.js';
@@ -21,42 +21,48 @@ export interface BudgetConfig extends ConnectionConfig {
 /** Above this share of the connections the server takes from clients, the budget is worth a warning. */
 const BUDGET_WARNING_SHARE = 0.8;
 
+/** The connection budget's line: every worker's pool and readiness connection, times the replicas, against what the server takes. */
+function budgetLine(
+  config: BudgetConfig,
+  workers: number,
+  server: { max: string; reserved: string; version: string },
+  target: string,
+) {
+  const available = Number(server.max) - Number(server.reserved);
+  // Each worker's pool, and the one connection its readiness checks keep (db/database.ts).
+  const budget = workers * (config.DB_POOL_MAX + 1) * config.WEB_REPLICAS;
+  const line =
+    `database ${target} (PostgreSQL ${server.version}): connection budget ${workers} workers x (pool ${config.DB_POOL_MAX} + 1 for readiness)` +
+    `${config.WEB_REPLICAS > 1 ? ` x ${config.WEB_REPLICAS} replicas` : ''} = ${budget} of ${available} available (max_connections ${server.max})`;
+  return { line, tight: budget > available * BUDGET_WARNING_SHARE };
+}
+
 export async function checkDatabaseAtStart(config: BudgetConfig, workers: number, log: Log): Promise<void> {
   const target = describeTarget(config);
-  const client = new pg.Client(connectionOptions(config));
-  client.on('error', () => {}); // a failure after connecting surfaces through the query that fails
+  // One connection for both questions; a failure after connecting surfaces through the query that fails.
+  const pool = new pg.Pool({ ...connectionOptions(config), max: 1 });
+  pool.on('error', () => {});
+  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
   try {
-    await client.connect();
-    const { rows } = await client.query<{ max: string; reserved: string; version: string }>(
-      `SELECT current_setting('max_connections') AS max,
-              current_setting('superuser_reserved_connections')::int
-                + coalesce(current_setting('reserved_connections', true)::int, 0) AS reserved,
-              current_setting('server_version') AS version`,
-    );
-    const { max, reserved, version } = rows[0]!;
-    const available = Number(max) - Number(reserved);
-    // Each worker's pool, and the one connection its readiness checks keep (db/database.ts).
-    const perReplica = workers * (config.DB_POOL_MAX + 1);
-    const budget = perReplica * config.WEB_REPLICAS;
-    const line =
-      `database ${target} (PostgreSQL ${version}): connection budget ${workers} workers x (pool ${config.DB_POOL_MAX} + 1 for readiness)` +
-      `${config.WEB_REPLICAS > 1 ? ` x ${config.WEB_REPLICAS} replicas` : ''} = ${budget} of ${available} available (max_connections ${max})`;
-    if (budget > available * BUDGET_WARNING_SHARE) {
+    let server: { max: string; reserved: string; version: string };
+    try {
+      const { rows } = await sql<{ max: string; reserved: string; version: string }>`
+        SELECT current_setting('max_connections') AS max,
+               current_setting('superuser_reserved_connections')::int
+                 + coalesce(current_setting('reserved_connections', true)::int, 0) AS reserved,
+               current_setting('server_version') AS version`.execute(db);
+      server = rows[0]!;
+    } catch (error) {
+      throw new Error(`cannot use the database ${target}: ${describeDatabaseError(error)}`, { cause: error });
+    }
+    const { line, tight } = budgetLine(config, workers, server, target);
+    if (tight) {
       log.warn(
         `${line}: that leaves too little for migrations, job workers and admin sessions; lower DB_POOL_MAX or workers, or put PgBouncer in front`,
       );
     } else {
       log.info(line);
     }
-  } catch (error) {
-    throw new Error(`cannot use the database ${target}: ${describeDatabaseError(error)}`, { cause: error });
-  } finally {
-    await client.end().catch(() => {});
-  }
-  const db = new Kysely<unknown>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ ...connectionOptions(config), max: 1 }) }),
-  });
-  try {
     const pending = await pendingMigrations(db);
     if (pending.length > 0)
       log.warn(`the schema is behind (${pending.join(', ')} not applied): workers stay unready until the migrations run`);
