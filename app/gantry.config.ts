@@ -23,6 +23,6 @@ export default defineConfig({
   hooks: {
     // Once, in the primary, before any worker: a database that is unreachable or refuses the
     // credentials stops the start with one line; the connection budget is logged.
-    onStarting: (server) => checkDatabaseAtStart(config, server.settings.workers, server.log),
+    onStarting: (server) => checkDatabaseAtStart(config, { kind: server.kind, workers: server.settings.workers }, server.log),
   },
 });

@@ -120,6 +120,27 @@ export async function gantryServe(
   return server(name, port, child);
 }
 
+/** Processes that take jobs rather than requests: no address, only their process tree. */
+export type JobWorkers = Omit<Server, 'url'>;
+
+function jobWorkers(child: ChildProcess): JobWorkers {
+  return { process: child, pids: () => processTree(child.pid ?? 0) };
+}
+
+/** `gantry run` of a job module with its default settings and `args`. */
+export function gantryRun(
+  name: string,
+  module: string,
+  options: { args?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
+): JobWorkers {
+  return jobWorkers(launch(name, process.execPath, [GANTRY, 'run', ...(options.args ?? []), module], options.env));
+}
+
+/** The same job module under bare node:cluster, 2 workers (bench/apps/bare-queue-cluster.mjs). */
+export function bareQueueCluster(name: string, env: NodeJS.ProcessEnv = {}): JobWorkers {
+  return jobWorkers(launch(name, process.execPath, [join(BENCH, 'apps/bare-queue-cluster.mjs')], env));
+}
+
 export interface NginxFront extends Server {
   /** With `ceiling`: nginx's own fixed answer on another port (bench/ceiling.conf.template). */
   readonly ceilingUrl: string;

@@ -1,7 +1,7 @@
 /**
  * A real Prometheus (Debian's package) scrapes a real gantry, and every query of the Grafana dashboard
  * (monitoring/grafana/dashboards/gantry.json) is asked of it: each must return data. The traffic makes
- * every panel non-empty: successes, 5xx, a killed worker, a reload.
+ * every panel non-empty: successes, 5xx, a killed worker, a reload, database queries and export jobs.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -20,7 +20,7 @@ import {
   freePort,
   gantry,
 } from '../../packages/gantry/test/helpers/process.js';
-import { migratedDatabase, serveApp } from '../../app/test/support/app.js';
+import { migratedDatabase, postJson, serveApp } from '../../app/test/support/app.js';
 import { type TestPostgres, startTestPostgres } from '../support/postgres.js';
 
 cleanUpProcesses();
@@ -62,10 +62,25 @@ describeWith(prometheus, 'Prometheus and the Grafana dashboard', () => {
     await server.waitFor(/listening at/);
     // The example app on a real PostgreSQL, for the database row (app_db_* metrics).
     const appMetricsPort = await freePort();
-    const { url: appUrl } = await serveApp(await migratedDatabase(postgres), ['--metrics-bind', `127.0.0.1:${appMetricsPort}`]);
+    const database = await migratedDatabase(postgres);
+    const { url: appUrl } = await serveApp(database, ['--metrics-bind', `127.0.0.1:${appMetricsPort}`]);
+    // Its job workers, for the jobs row (gantry_job* and app_queue_* metrics).
+    const jobsMetricsPort = await freePort();
+    const jobs = gantry(
+      [
+        'run',
+        '--metrics-bind',
+        `127.0.0.1:${jobsMetricsPort}`,
+        '--config',
+        'app/dist/gantry.config.js',
+        'app/dist/src/jobs/worker.js',
+      ],
+      { env: { DB_CONNECTION_STRING: database } },
+    );
+    await jobs.waitFor(/running \d+ job workers/);
 
     const dir = await mkdtemp(join(tmpdir(), 'gantry-prometheus-'));
-    const targets = [metricsPort, appMetricsPort].map((p) => `'127.0.0.1:${p}'`).join(', ');
+    const targets = [metricsPort, appMetricsPort, jobsMetricsPort].map((p) => `'127.0.0.1:${p}'`).join(', ');
     await writeFile(
       join(dir, 'prometheus.yml'),
       `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: gantry\n    static_configs: [{ targets: [${targets}] }]\n`,
@@ -82,7 +97,7 @@ describeWith(prometheus, 'Prometheus and the Grafana dashboard', () => {
     const api = `http://127.0.0.1:${promPort}`;
     await prometheus.waitFor(/Server is ready to receive web requests/);
     // Traffic only once Prometheus has scraped gantry: increase() counts from its first sample.
-    for (let i = 0; i < 100 && (await query(api, 'up{job="gantry"} == 1')).data.result.length < 2; i++) {
+    for (let i = 0; i < 100 && (await query(api, 'up{job="gantry"} == 1')).data.result.length < 3; i++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
 
@@ -103,11 +118,13 @@ describeWith(prometheus, 'Prometheus and the Grafana dashboard', () => {
     server.signal('SIGHUP');
     await server.waitFor(/reload complete/);
     for (let i = 0; i < 10; i++) await request(`http://127.0.0.1:${port}/fail`);
+    // Exports, a few seconds' worth, for the jobs row.
+    for (let i = 0; i < 8; i++) expect((await postJson(`${appUrl}/api/exports`, {})).status).toBe(202);
     await new Promise((resolve) => setTimeout(resolve, 6000));
     await Promise.all([load.stop(), writes.stop(), reads.stop()]);
 
     const up = await query(api, 'up{job="gantry"}');
-    expect(up.data.result.map((r) => r.value[1])).toEqual(['1', '1']);
+    expect(up.data.result.map((r) => r.value[1])).toEqual(['1', '1', '1']);
     const dashboard = JSON.parse(await readFile(join(REPO_ROOT, 'monitoring/grafana/dashboards/gantry.json'), 'utf8')) as {
       panels: { title: string; targets?: { expr: string }[] }[];
     };

@@ -24,8 +24,10 @@ export const settings = defineSettings({
     // tests and demos make a job long enough to kill and drain).
     EXPORT_BATCH_SIZE: 500,
     EXPORT_BATCH_DELAY_MS: 0,
-    // How many copies of this server share the database, for the connection budget.
+    // How many copies of this server share the database, and how many job workers (gantry run) in
+    // all, for the connection budget.
     WEB_REPLICAS: 1,
+    JOB_WORKERS: 1,
     MSG: 'Inside BASE CONFIG',
     // Logs: one JSON object per line for machines, or readable lines for people (gantry's and the app's).
     LOG_FORMAT: 'json',

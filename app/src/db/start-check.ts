@@ -7,6 +7,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { type ConnectionConfig, connectionOptions, describeDatabaseError, describeTarget } from './connection.js';
+import { JOB_WORKER_POOL_MAX, QUEUE_LISTEN_CONNECTIONS, QUEUE_POOL_MAX } from '../jobs/queue.js';
 import { pendingMigrations } from './migrations.js';
 
 interface Log {
@@ -16,28 +17,45 @@ interface Log {
 
 export interface BudgetConfig extends ConnectionConfig {
   readonly WEB_REPLICAS: number;
+  readonly JOB_WORKERS: number;
+}
+
+/** Which server starts: gantry serve's web workers, or gantry run's job workers. */
+export interface Starting {
+  readonly kind: 'web' | 'jobs';
+  readonly workers: number;
 }
 
 /** Above this share of the connections the server takes from clients, the budget is worth a warning. */
 const BUDGET_WARNING_SHARE = 0.8;
 
-/** The connection budget's line: every worker's pool and readiness connection, times the replicas, against what the server takes. */
+/**
+ * The connection budget's line. The web server counts every connection the app opens: each web worker's
+ * pool and readiness connection, times the replicas, and every job worker's pool, queue and listener
+ * (JOB_WORKERS in all); the job server, its own job workers'.
+ */
 function budgetLine(
   config: BudgetConfig,
-  workers: number,
+  starting: Starting,
   server: { max: string; reserved: string; version: string },
   target: string,
 ) {
   const available = Number(server.max) - Number(server.reserved);
-  // Each worker's pool, and the one connection its readiness checks keep (db/database.ts).
-  const budget = workers * (config.DB_POOL_MAX + 1) * config.WEB_REPLICAS;
-  const line =
-    `database ${target} (PostgreSQL ${server.version}): connection budget ${workers} workers x (pool ${config.DB_POOL_MAX} + 1 for readiness)` +
-    `${config.WEB_REPLICAS > 1 ? ` x ${config.WEB_REPLICAS} replicas` : ''} = ${budget} of ${available} available (max_connections ${server.max})`;
+  const perJobWorker = JOB_WORKER_POOL_MAX + QUEUE_POOL_MAX + QUEUE_LISTEN_CONNECTIONS;
+  const jobWorkers = starting.kind === 'jobs' ? starting.workers : config.JOB_WORKERS;
+  const jobs = jobWorkers * perJobWorker;
+  const jobsPart = `${jobWorkers} job workers x (pool ${JOB_WORKER_POOL_MAX} + queue ${QUEUE_POOL_MAX} + ${QUEUE_LISTEN_CONNECTIONS} to listen)`;
+  const web = starting.workers * (config.DB_POOL_MAX + 1) * config.WEB_REPLICAS;
+  const webPart =
+    `${starting.workers} workers x (pool ${config.DB_POOL_MAX} + 1 for readiness)` +
+    `${config.WEB_REPLICAS > 1 ? ` x ${config.WEB_REPLICAS} replicas` : ''}`;
+  const budget = starting.kind === 'jobs' ? jobs : web + jobs;
+  const parts = starting.kind === 'jobs' ? jobsPart : `${webPart} + ${jobsPart}`;
+  const line = `database ${target} (PostgreSQL ${server.version}): connection budget ${parts} = ${budget} of ${available} available (max_connections ${server.max})`;
   return { line, tight: budget > available * BUDGET_WARNING_SHARE };
 }
 
-export async function checkDatabaseAtStart(config: BudgetConfig, workers: number, log: Log): Promise<void> {
+export async function checkDatabaseAtStart(config: BudgetConfig, starting: Starting, log: Log): Promise<void> {
   const target = describeTarget(config);
   // One connection for both questions; a failure after connecting surfaces through the query that fails.
   const pool = new pg.Pool({ ...connectionOptions(config), max: 1 });
@@ -55,10 +73,10 @@ export async function checkDatabaseAtStart(config: BudgetConfig, workers: number
     } catch (error) {
       throw new Error(`cannot use the database ${target}: ${describeDatabaseError(error)}`, { cause: error });
     }
-    const { line, tight } = budgetLine(config, workers, server, target);
+    const { line, tight } = budgetLine(config, starting, server, target);
     if (tight) {
       log.warn(
-        `${line}: that leaves too little for migrations, job workers and admin sessions; lower DB_POOL_MAX or workers, or put PgBouncer in front`,
+        `${line}: that leaves too little for migrations and admin sessions; lower DB_POOL_MAX or workers, or put PgBouncer in front`,
       );
     } else {
       log.info(line);

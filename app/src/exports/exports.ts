@@ -4,7 +4,7 @@
  * stored on the row, so that any replica can serve it. Running a job twice (a retry after its worker
  * was killed) rewrites the same row: an export has one result, never two.
  */
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { type PgBoss, fromKysely } from 'pg-boss';
 import { usingDatabase } from '../db/connection.js';
 import type { Database, ExportStatus, ExportsTable } from '../db/schema.js';
@@ -115,6 +115,8 @@ export class ExportStore {
         .limit(options.batchSize)
         .execute();
       if (batch.length === 0) break;
+      // A worker stopping past its budget: pg-boss has failed the job back to the queue, so stop here.
+      options.signal?.throwIfAborted();
       for (const m of batch)
         lines.push([String(m.id), csvField(m.author), csvField(m.body), m.created_at.toISOString()].join(','));
       after = batch.at(-1)!.id;
@@ -136,13 +138,26 @@ export class ExportStore {
       .execute();
   }
 
-  /** The job gave up (dead-lettered): the export shows why. */
-  async fail(id: number, error: string): Promise<void> {
+  /** An attempt failed and the queue will retry it: the export shows it waiting again, and why. */
+  async attemptFailed(id: number, error: string): Promise<void> {
     await this.#db
       .updateTable('exports')
-      .set({ status: 'failed', error })
+      .set({ status: 'queued', error })
       .where('id', '=', id)
-      .where('status', '<>', 'completed')
+      .where('status', '=', 'active')
+      .execute();
+  }
+
+  /** The queue gave up (every retry failed: dead-lettered): the export shows the last attempt's error. */
+  async fail(id: number): Promise<void> {
+    await this.#db
+      .updateTable('exports')
+      .set((eb) => ({
+        status: 'failed',
+        error: sql<string>`'gave up after ' || ${eb.ref('attempts')} || ' attempts: ' || coalesce(${eb.ref('error')}, 'no error recorded')`,
+      }))
+      .where('id', '=', id)
+      .where('status', 'not in', ['completed', 'failed'])
       .execute();
   }
 }

@@ -9,6 +9,10 @@ import { PgBoss, type Queue } from 'pg-boss';
 import { type ConnectionConfig, connectionOptions } from '../db/connection.js';
 
 export const EXPORTS_QUEUE = 'exports';
+/** A job worker's connections: its pool for the work, pg-boss's for taking jobs, and pg-boss's LISTEN (the budget counts all). */
+export const JOB_WORKER_POOL_MAX = 2;
+export const QUEUE_POOL_MAX = 2;
+export const QUEUE_LISTEN_CONNECTIONS = 1;
 export const EXPORTS_DEAD_LETTER = 'exports-failed';
 
 export const QUEUES: readonly (Queue & { name: string })[] = [
@@ -20,8 +24,10 @@ export const QUEUES: readonly (Queue & { name: string })[] = [
     retryBackoff: true,
     retryDelayMax: 30,
     expireInSeconds: 15 * 60,
-    heartbeatSeconds: 10,
+    heartbeatSeconds: 10, // pg-boss's least
     deadLetter: EXPORTS_DEAD_LETTER,
+    // A new export wakes a job worker at once (NOTIFY, sent when the row's transaction commits).
+    notify: true,
   },
 ];
 
@@ -36,7 +42,7 @@ export interface QueueRole {
   readonly migrate?: boolean;
 }
 
-export function openQueue(config: ConnectionConfig, { supervise, migrate = false }: QueueRole, max = 2): PgBoss {
+export function openQueue(config: ConnectionConfig, { supervise, migrate = false }: QueueRole, max = QUEUE_POOL_MAX): PgBoss {
   const { connectionString } = connectionOptions(config);
   return new PgBoss({
     connectionString: connectionString ?? '',
@@ -44,9 +50,13 @@ export function openQueue(config: ConnectionConfig, { supervise, migrate = false
     application_name: 'gantry-example-queue',
     migrate,
     supervise,
-    // Supervision every 5 s (pg-boss's default is a minute): a job whose worker died, missing its
-    // heartbeats (10 s), is failed back to the queue within about 15 s.
-    ...(supervise ? { superviseIntervalSeconds: 5, monitorIntervalSeconds: 5 } : {}),
+    // Job workers: supervision every 5 s (pg-boss's default is a minute), so a job whose worker died,
+    // missing its heartbeats (10 s), is failed back to the queue within about 15 s; the queue counts
+    // as fresh, for the burst through a backlog (worker.ts) and the metrics; and a LISTEN connection of
+    // its own, woken by each new job's NOTIFY.
+    ...(supervise
+      ? { superviseIntervalSeconds: 5, monitorIntervalSeconds: 5, queueCacheIntervalSeconds: 5, useListenNotify: true }
+      : {}),
     // Rebuilding indexes is DDL, the owner's: the app role (compose, Kubernetes) may not.
     reindex: false,
     schedule: false,

@@ -1,7 +1,7 @@
 /**
  * Exports on the queue, for real: pg-boss on a real PostgreSQL, the web app queuing them and
- * `gantry run` job workers making them; invalid requests refused with no job created, a job whose
- * worker is killed retried and completed once.
+ * `gantry run` job workers making them; invalid requests refused with no job created. The faults
+ * (kills, reloads, stops, a failing job, a database restart) are exports-faults.test.ts's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../../packages/gantry/test/helpers/eventually.js';
@@ -82,24 +82,4 @@ describe('exports on the queue', () => {
       { n: 0 },
     ]);
   });
-
-  it('a job worker SIGKILLed mid-export: the job is retried by the next worker and completes once', async () => {
-    const database = await migratedWithMessages(2000);
-    const { url } = await serveApp(database);
-    // Slow batches, so that the kill lands mid-export.
-    const jobs = runJobs(database, [], { EXPORT_BATCH_SIZE: '100', EXPORT_BATCH_DELAY_MS: '300' });
-    await jobs.waitFor(/running 1 job workers/);
-    const { id } = json<ExportView>(await postJson(`${url}/api/exports`, {}));
-    const active = await exportWhen(`${url}/api/exports/${id}`, (view) => view.status === 'active' && view.progress > 0);
-    expect(active.status).toBe('active');
-    const [, pid] = (await jobs.waitFor(/worker 1 \(pid (\d+)\) ready/)) as string[];
-    const killedAt = Date.now();
-    process.kill(Number(pid), 'SIGKILL');
-    await jobs.waitFor(/killed by SIGKILL[\s\S]*worker 1 \(pid \d+\) ready/);
-    const done = await exportWhen(`${url}/api/exports/${id}`, (view) => view.status === 'completed', 90_000);
-    expect(done).toMatchObject({ status: 'completed', rows: 2000, attempts: 2 });
-    process.stdout.write(`export retried and completed ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill\n`);
-    const csv = await request(`${url}/api/exports/${id}/download`);
-    expect(csv.body.trimEnd().split('\n')).toHaveLength(2001);
-  }, 120_000);
 });

@@ -12,9 +12,12 @@
 import { describeError } from '../errors.js';
 import { closest } from '../settings/suggest.js';
 import type { Logger } from '../logger.js';
+import type { WorkerKind } from './messages.js';
 import type { ServerSettings } from './settings.js';
 
 export interface ServerContext {
+  /** What this server's workers do: 'web' (gantry serve) or 'jobs' (gantry run), when one config file serves both. */
+  readonly kind: WorkerKind;
   readonly settings: Readonly<ServerSettings>;
   readonly log: Logger;
   /** The workers serving now. */
@@ -22,6 +25,7 @@ export interface ServerContext {
 }
 
 export interface WorkerContext {
+  readonly kind: WorkerKind;
   readonly id: number;
   readonly pid: number;
   readonly settings: Readonly<ServerSettings>;

@@ -4,20 +4,30 @@
  * stop that lets the job under way finish (or names it when time runs out), a crash replaced, a stuck
  * event loop reported with its job and killed, SIGHUP's new generation, and bad modules refused.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, type Running, cleanUpProcesses, gantry } from '../helpers/process.js';
+import { FIXTURES, REPO_ROOT, type Running, cleanUpProcesses, freePort, gantry } from '../helpers/process.js';
+import { request } from '../helpers/http.js';
+import { parsePrometheus, total } from '../helpers/prometheus-text.js';
 
 cleanUpProcesses();
+
+interface Done {
+  readonly pid: number;
+  readonly worker: number;
+  readonly version: string;
+  readonly failed: boolean;
+}
 
 interface Queue {
   readonly dir: string;
   readonly versionFile: string;
-  add(name: string, job?: { ms?: number; crash?: boolean; hang?: number }): Promise<void>;
+  add(name: string, job?: { ms?: number; crash?: boolean; hang?: number; fail?: boolean }): Promise<void>;
   /** Resolves with who ran the job, once it is done. */
-  done(name: string, timeoutMs?: number): Promise<{ pid: number; worker: number; version: string }>;
+  done(name: string, timeoutMs?: number): Promise<Done>;
   /** Resolves once a worker has claimed the job. */
   claimed(name: string): Promise<void>;
 }
@@ -46,7 +56,7 @@ async function queue(): Promise<Queue> {
       waitFor(
         async () =>
           readFile(join(dir, `${name}.done`), 'utf8').then(
-            (text) => JSON.parse(text) as { pid: number; worker: number; version: string },
+            (text) => JSON.parse(text) as Done,
             () => undefined,
           ),
         `job ${name} not done`,
@@ -133,6 +143,46 @@ describe('gantry run', () => {
     await q.add('after', { ms: 10 });
     expect(await q.done('after')).toMatchObject({ version: 'v2' });
     expect(await q.done('spanning')).toMatchObject({ version: 'v1' });
+  });
+});
+
+describe('gantry run, watched', () => {
+  it('counts jobs by queue and outcome, with durations, on --metrics-bind; /status.json shows job workers', async () => {
+    const q = await queue();
+    const metricsPort = await freePort();
+    const metrics = `http://127.0.0.1:${metricsPort}`;
+    const proc = run(q, ['--metrics-bind', `127.0.0.1:${metricsPort}`]);
+    await proc.waitFor(/running 2 job workers/);
+    for (let i = 1; i <= 5; i++) await q.add(`ok-${i}`, { ms: 20 });
+    await q.add('bad', { ms: 20, fail: true });
+    expect((await q.done('bad')).failed).toBe(true);
+    for (let i = 1; i <= 5; i++) expect((await q.done(`ok-${i}`)).failed).toBe(false);
+    const samples = parsePrometheus((await request(`${metrics}/metrics`)).body);
+    expect(total(samples, 'gantry_jobs_total', { queue: 'files', outcome: 'completed' })).toBe(5);
+    expect(total(samples, 'gantry_jobs_total', { queue: 'files', outcome: 'failed' })).toBe(1);
+    expect(total(samples, 'gantry_job_duration_seconds_count', { queue: 'files' })).toBe(6);
+    expect(total(samples, 'gantry_job_duration_seconds_sum', { queue: 'files' })).toBeGreaterThan(0.1);
+    expect(total(samples, 'gantry_jobs_running')).toBe(0);
+    expect(total(samples, 'gantry_workers', { state: 'ready' })).toBe(2);
+    // Every gantry_job* metric the dashboard's jobs row asks for is there.
+    const dashboard = JSON.parse(readFileSync(join(REPO_ROOT, 'monitoring/grafana/dashboards/gantry.json'), 'utf8')) as {
+      panels: { targets?: { expr: string }[] }[];
+    };
+    const asked = dashboard.panels.flatMap((panel) =>
+      (panel.targets ?? []).flatMap((target) => [...target.expr.matchAll(/\b(gantry_job\w+)/g)].map((m) => m[1]!)),
+    );
+    const exported = new Set(samples.map((sample) => sample.name));
+    expect(asked.length).toBeGreaterThanOrEqual(3);
+    for (const name of asked) expect(exported, name).toContain(name);
+    const status = JSON.parse((await request(`${metrics}/status.json`)).body) as {
+      kind: string;
+      jobs: { total: number; byOutcome: Record<string, number>; running: number; durationBuckets: Record<string, number> };
+      workers: { state: string }[];
+    };
+    expect(status.kind).toBe('jobs');
+    expect(status.jobs).toMatchObject({ total: 6, byOutcome: { completed: 5, failed: 1 }, running: 0 });
+    expect(status.jobs.durationBuckets['+Inf']).toBe(6);
+    expect(status.workers.map((w) => w.state)).toEqual(['ready', 'ready']);
   });
 });
 

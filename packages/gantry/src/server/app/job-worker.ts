@@ -20,9 +20,11 @@ export interface JobContext {
   readonly signal: AbortSignal;
   /**
    * Runs `work`, recorded as what this worker is doing: a watchdog report of a stuck event loop names
-   * it, and a stop that runs out of time lists it.
+   * it, a stop that runs out of time lists it, and with metrics-bind it counts in gantry_jobs_total,
+   * gantry_job_duration_seconds and gantry_jobs_running under its `queue` (default "default"): failed
+   * when `work` throws, completed when it resolves.
    */
-  track<T>(what: string, work: () => Promise<T> | T): Promise<T>;
+  track<T>(what: string, work: () => Promise<T> | T, labels?: { readonly queue?: string }): Promise<T>;
 }
 
 export interface JobWorker {

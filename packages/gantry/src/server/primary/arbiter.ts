@@ -185,6 +185,7 @@ export class Arbiter {
     const [{ PrimaryMetrics }, { StatusServer }] = await Promise.all([import('./metrics.js'), import('./status-server.js')]);
     const source: StatusSource = {
       app: this.#options.app,
+      kind: this.#options.kind,
       ready: () => this.#state !== 'stopping' && this.#serving().some((r) => r.phase.kind === 'ready'),
       workers: () =>
         [...this.#workers.values()].map((r) => ({ slot: r.slot, pid: r.pid, state: r.state, startedAt: r.startedAt })),
@@ -629,6 +630,6 @@ export class Arbiter {
 
   #context(): ServerContext {
     const workers = this.#serving().map((r) => ({ id: r.slot, pid: r.pid }));
-    return { settings: this.#settings, log: this.#log, workers };
+    return { kind: this.#options.kind, settings: this.#settings, log: this.#log, workers };
   }
 }

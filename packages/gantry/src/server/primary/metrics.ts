@@ -9,6 +9,7 @@
  * nothing of workers that are gone, whose counters would drop out of the sums.
  */
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
+import type { WorkerKind } from '../messages.js';
 import { type MetricsJson, collectProcessMetrics } from '../process-metrics.js';
 
 export interface WorkerStatus {
@@ -21,6 +22,8 @@ export interface WorkerStatus {
 /** What the arbiter tells the metrics and the status server. */
 export interface StatusSource {
   readonly app: string;
+  /** What its workers do: serve requests, or run jobs (gantry run). */
+  readonly kind: WorkerKind;
   ready(): boolean;
   workers(): readonly WorkerStatus[];
   /** Asks each serving worker for its metrics (answered with request `id`); returns how many were asked. */
@@ -160,16 +163,22 @@ function byLabel(metrics: MetricsJson, name: string, label: string): Record<stri
   return result;
 }
 
+/** A histogram's buckets summed over its labels, by upper bound. */
+function buckets(metrics: MetricsJson, histogram: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const sample of samples(metrics, histogram, `${histogram}_bucket`)) {
+    const le = String(sample.labels.le);
+    counts[le] = (counts[le] ?? 0) + sample.value;
+  }
+  return counts;
+}
+
 /** The numbers the status page shows; counters are cumulative (the page computes rates between polls). */
 function summarize(metrics: MetricsJson, source: StatusSource, startedAt: number) {
   const perWorker = (name: string, worker: string) => sum(metrics, name, (labels) => labels.worker === worker);
-  const buckets: Record<string, number> = {};
-  for (const sample of samples(metrics, 'gantry_http_request_duration_seconds', 'gantry_http_request_duration_seconds_bucket')) {
-    const le = String(sample.labels.le);
-    buckets[le] = (buckets[le] ?? 0) + sample.value;
-  }
   return {
     app: source.app,
+    kind: source.kind,
     pid: process.pid,
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     ready: source.ready(),
@@ -177,7 +186,13 @@ function summarize(metrics: MetricsJson, source: StatusSource, startedAt: number
       total: sum(metrics, 'gantry_http_requests_total'),
       byStatusClass: byLabel(metrics, 'gantry_http_requests_total', 'status_class'),
       inFlight: sum(metrics, 'gantry_http_requests_in_flight'),
-      durationBuckets: buckets,
+      durationBuckets: buckets(metrics, 'gantry_http_request_duration_seconds'),
+    },
+    jobs: {
+      total: sum(metrics, 'gantry_jobs_total'),
+      byOutcome: byLabel(metrics, 'gantry_jobs_total', 'outcome'),
+      running: sum(metrics, 'gantry_jobs_running'),
+      durationBuckets: buckets(metrics, 'gantry_job_duration_seconds'),
     },
     restarts: byLabel(metrics, 'gantry_worker_restarts_total', 'reason'),
     reloads: byLabel(metrics, 'gantry_reloads_total', 'result'),

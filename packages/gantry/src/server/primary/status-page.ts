@@ -2,7 +2,7 @@
  * The status page (/status on metrics-bind): one self-contained HTML file, no external assets. It polls
  * /status.json every two seconds and computes the rates itself from two successive snapshots: requests
  * per second, errors (5xx) per second, and latency percentiles of the last interval from the histogram's
- * bucket counts. Charts are inline SVG of the last two minutes.
+ * bucket counts; for job workers (gantry run), the same of jobs: jobs per second, failed jobs, durations. Charts are inline SVG of the last two minutes.
  */
 export const STATUS_PAGE = `<!doctype html>
 <html lang="en">
@@ -42,14 +42,14 @@ export const STATUS_PAGE = `<!doctype html>
   <span id="uptime" class="muted"></span>
 </header>
 <div class="grid">
-  <div class="panel"><div class="label">Throughput</div><div class="value" id="rps">–</div><svg id="rps-chart" viewBox="0 0 120 60" preserveAspectRatio="none"></svg></div>
-  <div class="panel"><div class="label">Latency p50 / p95 / p99</div><div class="value" id="latency">–</div><svg id="p99-chart" viewBox="0 0 120 60" preserveAspectRatio="none"></svg></div>
-  <div class="panel"><div class="label">Errors (5xx)</div><div class="value" id="errors">–</div><svg id="err-chart" viewBox="0 0 120 60" preserveAspectRatio="none"></svg></div>
-  <div class="panel"><div class="label">In flight · served</div><div class="value" id="inflight">–</div><div class="muted" id="classes"></div></div>
+  <div class="panel"><div class="label" id="rps-label">Throughput</div><div class="value" id="rps">–</div><svg id="rps-chart" viewBox="0 0 120 60" preserveAspectRatio="none"></svg></div>
+  <div class="panel"><div class="label" id="latency-label">Latency p50 / p95 / p99</div><div class="value" id="latency">–</div><svg id="p99-chart" viewBox="0 0 120 60" preserveAspectRatio="none"></svg></div>
+  <div class="panel"><div class="label" id="errors-label">Errors (5xx)</div><div class="value" id="errors">–</div><svg id="err-chart" viewBox="0 0 120 60" preserveAspectRatio="none"></svg></div>
+  <div class="panel"><div class="label" id="inflight-label">In flight · served</div><div class="value" id="inflight">–</div><div class="muted" id="classes"></div></div>
 </div>
 <div class="grid">
   <div class="panel wide">
-    <div class="label">Workers</div>
+    <div class="label" id="workers-label">Workers</div>
     <table>
       <thead><tr><th>Worker</th><th>PID</th><th>State</th><th>Up</th><th>Memory (RSS)</th><th>Heap used</th><th>Event-loop lag p99</th></tr></thead>
       <tbody id="workers"></tbody>
@@ -64,6 +64,7 @@ const history = { rps: [], p99: [], err: [] };
 let previous;
 const fmt = {
   ms: (s) => s === undefined ? '–' : (s * 1000 < 10 ? (s * 1000).toFixed(1) : Math.round(s * 1000)) + '',
+  s: (s) => s === undefined ? '–' : s < 10 ? s.toFixed(2) : Math.round(s) + '',
   mb: (b) => (b / 1048576).toFixed(0) + ' MB',
   duration: (s) => s < 60 ? s + ' s' : s < 3600 ? Math.floor(s / 60) + ' min' : Math.floor(s / 3600) + ' h ' + Math.floor((s % 3600) / 60) + ' min',
   rate: (r) => r < 10 ? r.toFixed(1) : Math.round(r).toLocaleString('en'),
@@ -96,21 +97,35 @@ async function refresh() {
   ready.textContent = now.ready ? 'ready' : 'not ready';
   ready.className = 'badge ' + (now.ready ? 'ok' : 'bad');
   document.getElementById('uptime').textContent = 'up ' + fmt.duration(now.uptimeSeconds);
+  // Web workers' requests or job workers' jobs, in one shape: done, failed, under way, durations.
+  const work = (s) => s.kind === 'jobs'
+    ? { total: s.jobs.total, failed: s.jobs.byOutcome.failed ?? 0, running: s.jobs.running, buckets: s.jobs.durationBuckets, classes: s.jobs.byOutcome }
+    : { total: s.requests.total, failed: s.requests.byStatusClass['5xx'] ?? 0, running: s.requests.inFlight, buckets: s.requests.durationBuckets, classes: s.requests.byStatusClass };
+  const jobs = now.kind === 'jobs';
+  const unit = jobs ? { rate: 'jobs/s', done: 'done', duration: 's' } : { rate: 'req/s', done: 'served', duration: 'ms' };
+  const duration = jobs ? fmt.s : fmt.ms;
+  document.getElementById('rps-label').textContent = jobs ? 'Jobs' : 'Throughput';
+  document.getElementById('latency-label').textContent = (jobs ? 'Job duration' : 'Latency') + ' p50 / p95 / p99';
+  document.getElementById('errors-label').textContent = jobs ? 'Failed jobs' : 'Errors (5xx)';
+  document.getElementById('inflight-label').textContent = jobs ? 'Running · done' : 'In flight · served';
+  const current = work(now);
   if (previous) {
+    const last = work(previous);
     const seconds = Math.max((now.at - previous.at) / 1000, 0.001);
-    const rps = Math.max(now.requests.total - previous.requests.total, 0) / seconds;
-    const errors = Math.max((now.requests.byStatusClass['5xx'] ?? 0) - (previous.requests.byStatusClass['5xx'] ?? 0), 0) / seconds;
+    const rps = Math.max(current.total - last.total, 0) / seconds;
+    const errors = Math.max(current.failed - last.failed, 0) / seconds;
     const delta = {};
-    for (const [le, count] of Object.entries(now.requests.durationBuckets)) delta[le] = Math.max(count - (previous.requests.durationBuckets[le] ?? 0), 0);
+    for (const [le, count] of Object.entries(current.buckets)) delta[le] = Math.max(count - (last.buckets[le] ?? 0), 0);
     const [p50, p95, p99] = [0.5, 0.95, 0.99].map((q) => quantile(delta, q));
     push(history.rps, rps); push(history.p99, p99 ?? 0); push(history.err, errors);
-    document.getElementById('rps').innerHTML = fmt.rate(rps) + ' <small>req/s</small>';
-    document.getElementById('latency').innerHTML = fmt.ms(p50) + ' / ' + fmt.ms(p95) + ' / ' + fmt.ms(p99) + ' <small>ms</small>';
+    document.getElementById('rps').innerHTML = fmt.rate(rps) + ' <small>' + unit.rate + '</small>';
+    document.getElementById('latency').innerHTML = duration(p50) + ' / ' + duration(p95) + ' / ' + duration(p99) + ' <small>' + unit.duration + '</small>';
     document.getElementById('errors').innerHTML = fmt.rate(errors) + ' <small>/s</small>';
     spark('rps-chart', history.rps, '#4cc2ff'); spark('p99-chart', history.p99, '#d29922'); spark('err-chart', history.err, '#f85149');
   }
-  document.getElementById('inflight').innerHTML = now.requests.inFlight + ' <small>· ' + now.requests.total.toLocaleString('en') + ' served</small>';
-  document.getElementById('classes').textContent = Object.entries(now.requests.byStatusClass).map(([c, n]) => c + ' ' + n.toLocaleString('en')).join(' · ');
+  document.getElementById('inflight').innerHTML = current.running + ' <small>· ' + current.total.toLocaleString('en') + ' ' + unit.done + '</small>';
+  document.getElementById('classes').textContent = Object.entries(current.classes).map(([c, n]) => c + ' ' + n.toLocaleString('en')).join(' · ');
+  document.getElementById('workers-label').textContent = jobs ? 'Job workers' : 'Workers';
   document.getElementById('workers').innerHTML = now.workers.map((w) =>
     '<tr><td>' + w.slot + '</td><td>' + w.pid + '</td><td class="state-' + w.state + '">' + w.state + '</td><td>' +
     fmt.duration(Math.round((now.at - w.startedAt) / 1000)) + '</td><td>' + fmt.mb(w.rssBytes) + '</td><td>' + fmt.mb(w.heapUsedBytes) +

@@ -2,13 +2,14 @@
  * A job worker's service (`gantry run`), beside web.ts: the job module, loaded once, started when the
  * worker would listen, and stopped when it would drain: no more work taken, what runs finishes (or is
  * released by the module) within the graceful timeout. What each job is doing is on the in-flight board,
- * for the watchdog's report, and in a list, for a stop that runs out of time.
+ * for the watchdog's report, in a list, for a stop that runs out of time, and in the job metrics.
  */
 import type { Logger } from '../../logger.js';
 import { type JobContext, type JobWorker, loadJobWorker } from '../app/job-worker.js';
 import type { InFlightBoard } from '../http/in-flight-board.js';
 import type { WorkerSpec } from '../messages.js';
 import { withTimeLimit } from '../../time-limit.js';
+import type { WorkerRegistry } from './metrics.js';
 
 export class JobService {
   readonly #worker: JobWorker;
@@ -31,21 +32,34 @@ export class JobService {
     this.#logger = logger;
   }
 
-  static async load(spec: WorkerSpec, logger: Logger, board: InFlightBoard | undefined): Promise<JobService> {
+  static async load(
+    spec: WorkerSpec,
+    logger: Logger,
+    board: InFlightBoard | undefined,
+    registry: WorkerRegistry | undefined,
+  ): Promise<JobService> {
     const stopping = new AbortController();
     const running = new Map<number, string>();
+    // prom-client is loaded only where metrics are on.
+    const metrics = registry ? new (await import('./job-metrics.js')).JobMetrics(registry.registry) : undefined;
     let next = 0;
     const context: JobContext = {
       workerId: spec.workerId,
       workers: spec.settings.workers,
       signal: stopping.signal,
-      async track(what, work) {
+      async track(what, work, { queue = 'default' } = {}) {
         const id = next++;
         running.set(id, what);
         const slot = board?.begin('JOB', what);
+        metrics?.begin(queue);
+        const started = performance.now();
+        let outcome: 'completed' | 'failed' = 'failed';
         try {
-          return await work();
+          const result = await work();
+          outcome = 'completed';
+          return result;
         } finally {
+          metrics?.end(queue, outcome, (performance.now() - started) / 1000);
           running.delete(id);
           if (slot !== undefined) board?.end(slot);
         }

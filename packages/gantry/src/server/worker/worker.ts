@@ -62,7 +62,7 @@ export class WorkerProcess {
     const { settings, workerId } = spec;
     this.#spec = spec;
     this.#logger = createLogger({ level: settings.logLevel, format: settings.logFormat, role: 'worker', workerId });
-    this.#context = { id: workerId, pid: process.pid, settings, log: this.#logger };
+    this.#context = { kind: spec.kind, id: workerId, pid: process.pid, settings, log: this.#logger };
     this.#board = settings.timeout > 0 ? new InFlightBoard() : undefined;
   }
 
@@ -118,7 +118,7 @@ export class WorkerProcess {
       });
       this.#service =
         this.#spec.kind === 'jobs'
-          ? await JobService.load(this.#spec, this.#logger, this.#board)
+          ? await JobService.load(this.#spec, this.#logger, this.#board, this.#registry)
           : await WebService.load(this.#spec, this.#logger, this.#board, this.#registry);
     } finally {
       clearTimeout(limit);
