@@ -14,7 +14,9 @@ export default defineConfig({
   // never '*' (the seed's mistake: anyone reaching the app's port could claim any client IP or HTTPS).
   forwardedAllowIps: ['127.0.0.1', '::1'],
   secureSchemeHeaders: { 'X-Forwarded-Proto': 'https' },
-  // What nginx serves from disk, for the local stack and the nginx image (gantry edge) alike.
+  // What nginx serves from disk, for the local stack and the nginx image (gantry edge) alike: the
+  // frontend's content-hashed build (a year, immutable, precompressed) and the plain static files.
+  immutableStatic: ['/static/assets/=app/dist/public/assets'],
   static: ['/static/=app/static'],
   // gantry's own log follows the app's profile (JSON in Production, readable lines in Dev); gantry
   // checks the values and names this file if one is wrong.

@@ -5,7 +5,10 @@
  * instance, whose close() (after the worker has drained) ends the database pool.
  */
 import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import { assetTags } from 'gantry/assets';
 import { runInThread } from 'gantry/threads';
 import { PgBoss, fromKysely } from 'pg-boss';
 import { config } from './config/index.js';
@@ -19,6 +22,8 @@ import { indexPage } from './page.js';
 import type { PrimesResult } from './tasks/primes.js';
 
 const PRIMES_TASK = new URL('./tasks/primes.js', import.meta.url);
+/** The frontend's build (vite.config.ts): its manifest, and its hashed files under /static/assets/. */
+const FRONTEND = new URL('../public/', import.meta.url);
 const MAX_PRIMES_LIMIT = 200_000_000;
 
 /**
@@ -61,9 +66,24 @@ export default function buildApp() {
   const page = indexPage(config);
   registerProblemHandlers(app, { exposeErrors: profile.toLowerCase() !== 'production' });
 
+  // Read once, here: a build without the page's entry stops the worker's boot, naming what it has.
+  const frontend = assetTags({ manifest: new URL('.vite/manifest.json', FRONTEND), base: '/static/' });
+  const guestbookAssets = frontend.tags('guestbook/main.ts');
+  // nginx serves the hashed files from disk; it asks the app only for one it lacks (a page of another
+  // release, during a rolling deploy: see README), so the app serves its own build's too.
+  void app.register(fastifyStatic, {
+    root: fileURLToPath(new URL('assets/', FRONTEND)),
+    prefix: '/static/assets/',
+    decorateReply: false,
+    index: false,
+    preCompressed: true,
+    immutable: true,
+    maxAge: '365d',
+  });
+
   const database = openDatabase(config, app.log);
   app.addHook('onClose', () => database.close());
-  void app.register(guestbookRoutes(new MessageStore(database.db)));
+  void app.register(guestbookRoutes(new MessageStore(database.db), guestbookAssets));
   // Web workers only send jobs (on the app's own pool); the job workers (gantry run) take them. Started
   // on the first export, so a worker whose schema is behind boots and reports it instead of failing.
   const boss = new PgBoss({ db: fromKysely(database.db), migrate: false, supervise: false, schedule: false });

@@ -17,11 +17,12 @@ const MESSAGE_BODY_LIMIT = 16 * 1024;
 const PAGE_SIZE = 50;
 
 function sendPage(reply: FastifyReply, status: number, html: string): FastifyReply {
-  // The page changes with every message: never cached (assets, when they come, are).
+  // The page changes with every message, and names the current release's assets: never cached (they are).
   return reply.code(status).header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(html);
 }
 
-export function guestbookRoutes(store: MessageStore) {
+/** `assets`: the page's frontend tags (gantry/assets), made once at boot. */
+export function guestbookRoutes(store: MessageStore, assets: string) {
   return async (app: FastifyInstance): Promise<void> => {
     // The API takes JSON only: without Fastify's text/plain parser, anything else is 415.
     app.removeContentTypeParser('text/plain');
@@ -53,15 +54,15 @@ export function guestbookRoutes(store: MessageStore) {
       const render = async (
         reply: FastifyReply,
         status: number,
-        state: Omit<Parameters<typeof guestbookPage>[0], 'messages'>,
+        state: Omit<Parameters<typeof guestbookPage>[0], 'messages' | 'assets'>,
       ) => {
         try {
-          return sendPage(reply, status, guestbookPage({ ...state, messages: await store.list({ limit: PAGE_SIZE }) }));
+          return sendPage(reply, status, guestbookPage({ ...state, assets, messages: await store.list({ limit: PAGE_SIZE }) }));
         } catch (error) {
           if (!(error instanceof DatabaseUnavailable)) throw error;
           reply.header('retry-after', String(DATABASE_RETRY_AFTER_S));
           const unavailable = `${state.unavailable ?? 'The guestbook is unavailable right now'}; try again shortly.`;
-          return sendPage(reply, 503, guestbookPage({ ...state, messages: [], unavailable }));
+          return sendPage(reply, 503, guestbookPage({ ...state, assets, messages: [], unavailable }));
         }
       };
 

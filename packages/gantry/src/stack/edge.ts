@@ -7,7 +7,8 @@
  *   disk, with `Cache-Control` (an hour, a year for a content-hashed name; a year and immutable for an
  *   immutable mount, where every name is hashed: /_next/static/, /_nuxt/, /_astro/, /assets/), `.gz`
  *   files beside them served as such (gzip_static), dotfiles refused, and a missing file handed to the
- *   app (a page of the previous release may still ask for it; see the deploy-skew notes in README);
+ *   app (a page of the previous release may still ask for it; see the deploy-skew notes in README),
+ *   from an immutable mount to each replica in turn until one has it (the template's @gantry_asset);
  * - `location /`: files of a root mount (`/=public`) when there is one, else nothing, then the app.
  * The local stack points the locations at the directories themselves; `gantry edge --out DIR` (the nginx
  * image's build stage) copies each directory into DIR and points at the copies.
@@ -59,7 +60,7 @@ function prefixLocation(prefix: string, dir: string, kind: 'static' | 'immutable
     alias ${quote(`${dir}/`)};
     set $gantry_static ${kind};
     gzip_static on;
-    error_page 404 = @gantry;
+    error_page 404 = ${kind === 'immutable' ? '@gantry_asset' : '@gantry'};
     location ~ /\\. {
         return 404;
     }
