@@ -32,6 +32,16 @@ export default defineConfig({
         },
       },
       {
+        // The frontend in a real browser (Debian's chromium) on the local stack: npm run test:browser.
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         // Minutes of load with reloads (wrk, nginx): npm run test:soak.
         test: {
           name: 'soak',

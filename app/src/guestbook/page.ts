@@ -52,6 +52,7 @@ export function guestbookPage(state: PageState): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Guestbook</title>
+<link rel="icon" href="data:,">
 ${assets}
 </head>
 <body>
