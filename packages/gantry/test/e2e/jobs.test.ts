@@ -113,8 +113,10 @@ describe('gantry run', () => {
     await proc.waitFor(/running 2 job workers/);
     await q.add('crash', { crash: true, ms: 200 });
     await proc.waitFor(/uncaught exception in the app: this worker stops and will be replaced/);
-    // Its replacement starts while it finishes its work: a third worker turns ready.
+    // Its exit, and its replacement (a third worker turns ready), in either order: under load the
+    // replacement may be ready before the crashed one's exit is logged, or after.
     await proc.waitFor(/exited with code 1: crashed/);
+    await proc.waitFor(/(?:worker \d \(pid \d+\) ready[\s\S]*){3}/);
     expect(proc.matches(/worker \d \(pid \d+\) ready/g)).toHaveLength(3);
     await q.add('after', { ms: 10 });
     expect(await q.done('after')).toMatchObject({ version: 'v1' });
