@@ -174,6 +174,12 @@ export const serverSettings = defineRegistry({
     section: 'Proxy',
     doc: 'Headers from a trusted proxy that mark a request as HTTPS, with the value that means so.',
   },
+  reload: {
+    codec: boolean(),
+    default: false,
+    section: 'Process',
+    doc: "Development only: watch the app's directory and the config file, and reload gracefully (as on SIGHUP) when a file changes. Refused with NODE_ENV=production.",
+  },
   pid: {
     codec: optionalPath(),
     default: null,
@@ -222,6 +228,7 @@ export const jobWorkerSettings = pickSettings(serverSettings, [
   'gracefulTimeout',
   'maxWorkerMemory',
   'metricsBind',
+  'reload',
   'pid',
   'logLevel',
   'logFormat',
@@ -233,6 +240,9 @@ export function crossSettingProblems(settings: ServerSettings): string[] {
   const metrics = settings.metricsBind;
   if (metrics !== null && settings.bind.some((bind) => formatBind(bind) === formatBind(metrics))) {
     problems.push(`metricsBind (${formatBind(metrics)}) must not be one of the app's bind addresses`);
+  }
+  if (settings.reload && process.env.NODE_ENV === 'production') {
+    problems.push('reload watches files for development: it is refused with NODE_ENV=production (reload with SIGHUP instead)');
   }
   if (settings.requestTimeout < settings.headerTimeout) {
     problems.push(`requestTimeout (${settings.requestTimeout} s) must be at least headerTimeout (${settings.headerTimeout} s)`);

@@ -12,11 +12,14 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomInt } from 'node:crypto';
+import { dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ExitCodeValue, ErrorCode, ExitCode, GantryError, describeError } from '../../errors.js';
 import { WORKER_SETTINGS_ENV } from '../../internal-env.js';
 import type { Logger } from '../../logger.js';
+import { resolveModule } from '../../module-loader.js';
 import { withTimeLimit } from '../../time-limit.js';
+import { parseAppSpec } from '../app/load.js';
 import { bindUrl, formatBind, removeStaleUnixSocket } from '../bind.js';
 import { type Hooks, type ServerContext, runHook } from '../hooks.js';
 import {
@@ -28,6 +31,7 @@ import {
   stopBudgetMs,
 } from '../messages.js';
 import type { ServerSettings } from '../settings.js';
+import { watchForChanges } from './file-watch.js';
 import type { PrimaryMetrics, RestartReason, StatusSource } from './metrics.js';
 import { movePidFile, removePidFile, writePidFile } from './pid-file.js';
 import type { StatusServer } from './status-server.js';
@@ -115,6 +119,7 @@ export class Arbiter {
     // Signal handlers come first: a stop while starting up (a preload that hangs, as PID 1) is heard.
     const handlers = HANDLED_SIGNALS.map((signal) => [signal, () => this.#onSignal(signal)] as const);
     for (const [signal, handler] of handlers) process.on(signal, handler);
+    let stopWatching: (() => void) | undefined;
     try {
       const stoppedBy = await this.#startUp();
       if (stoppedBy) {
@@ -126,12 +131,14 @@ export class Arbiter {
       cluster.on('exit', this.#onClusterExit);
       this.#log.info(`starting gantry for ${this.#options.app} with ${this.#target} workers (primary pid ${process.pid})`);
       for (let slot = 1; slot <= this.#target; slot++) this.#spawn(slot);
+      stopWatching = this.#settings.reload ? this.#watchForReload() : undefined;
       while (!(this.#state === 'stopping' && this.#workers.size === 0)) {
         await this.#sleep(this.#nextWake());
         for (let event = this.#events.shift(); event; event = this.#events.shift()) this.#handle(event);
         this.#housekeeping();
       }
     } finally {
+      stopWatching?.();
       for (const [signal, handler] of handlers) process.off(signal, handler);
       cluster.off('message', this.#onClusterMessage);
       cluster.off('exit', this.#onClusterExit);
@@ -176,6 +183,21 @@ export class Arbiter {
     );
     this.#started = stoppedBy === undefined;
     return stoppedBy;
+  }
+
+  /** --reload: a change to the app's files or the config file is a SIGHUP. */
+  #watchForReload(): () => void {
+    const { app, cwd, configFile } = this.#options;
+    const appDir = dirname(resolveModule(parseAppSpec(app).module, cwd, 'app'));
+    const targets = [{ dir: appDir }, ...(configFile ? [{ file: configFile }] : [])];
+    this.#log.info(
+      `reload: watching ${relative(cwd, appDir) || '.'}${configFile ? ` and ${relative(cwd, configFile)}` : ''} for changes`,
+    );
+    return watchForChanges(targets, cwd, (files) => {
+      const shown = files.length > 3 ? `${files.slice(0, 3).join(', ')} and ${files.length - 3} more` : files.join(', ');
+      this.#log.info(`reload: ${shown} changed`);
+      this.#onSignal('SIGHUP');
+    });
   }
 
   /** The metrics and status server, with --metrics-bind. prom-client is loaded only then (~12 MiB). */
