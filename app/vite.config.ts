@@ -44,10 +44,21 @@ function precompress(dir: string): Plugin {
 
 const OUT_DIR = 'dist/public';
 
-export default defineConfig({
+/** The dev server (npm run dev), behind the local stack's nginx (gantry stack --dev-server /static/=...). */
+const DEV_PORT = Number(process.env.VITE_PORT ?? 5173);
+
+export default defineConfig(({ command }) => ({
   root: join(import.meta.dirname, 'frontend'),
   base: '/static/',
-  publicDir: false,
+  // In development the dev server takes all of /static/, app/static's files included; nginx serves them in a build.
+  publicDir: command === 'serve' ? join(import.meta.dirname, 'static') : false,
+  server: {
+    host: '127.0.0.1',
+    port: DEV_PORT,
+    strictPort: true,
+    // The page comes from nginx: the HMR socket too (its port, the upgrade proxied under /static/).
+    hmr: process.env.NGINX_PORT ? { clientPort: Number(process.env.NGINX_PORT) } : true,
+  },
   build: {
     outDir: join(import.meta.dirname, OUT_DIR),
     emptyOutDir: true,
@@ -57,4 +68,4 @@ export default defineConfig({
     rolldownOptions: { input: { guestbook: join(import.meta.dirname, 'frontend/guestbook/main.ts') } },
   },
   plugins: [precompress(join(import.meta.dirname, OUT_DIR, 'assets'))],
-});
+}));

@@ -67,19 +67,24 @@ export default function buildApp() {
   registerProblemHandlers(app, { exposeErrors: profile.toLowerCase() !== 'production' });
 
   // Read once, here: a build without the page's entry stops the worker's boot, naming what it has.
-  const frontend = assetTags({ manifest: new URL('.vite/manifest.json', FRONTEND), base: '/static/' });
+  const frontend = assetTags({
+    manifest: new URL('.vite/manifest.json', FRONTEND),
+    base: '/static/',
+    devServer: config.FRONTEND_DEV_SERVER,
+  });
   const guestbookAssets = frontend.tags('guestbook/main.ts');
   // nginx serves the hashed files from disk; it asks the app only for one it lacks (a page of another
   // release, during a rolling deploy: see README), so the app serves its own build's too.
-  void app.register(fastifyStatic, {
-    root: fileURLToPath(new URL('assets/', FRONTEND)),
-    prefix: '/static/assets/',
-    decorateReply: false,
-    index: false,
-    preCompressed: true,
-    immutable: true,
-    maxAge: '365d',
-  });
+  if (!config.FRONTEND_DEV_SERVER)
+    void app.register(fastifyStatic, {
+      root: fileURLToPath(new URL('assets/', FRONTEND)),
+      prefix: '/static/assets/',
+      decorateReply: false,
+      index: false,
+      preCompressed: true,
+      immutable: true,
+      maxAge: '365d',
+    });
 
   const database = openDatabase(config, app.log);
   app.addHook('onClose', () => database.close());

@@ -28,6 +28,8 @@ export const settings = defineSettings({
     // all, for the connection budget.
     WEB_REPLICAS: 1,
     JOB_WORKERS: 1,
+    // npm run dev: the page loads its script from Vite's dev server (hot module replacement), not the build.
+    FRONTEND_DEV_SERVER: false,
     MSG: 'Inside BASE CONFIG',
     // Logs: one JSON object per line for machines, or readable lines for people (gantry's and the app's).
     LOG_FORMAT: 'json',

@@ -5,7 +5,9 @@
  * module script, then a modulepreload per imported chunk (so the browser fetches them in parallel, not
  * one import after another). Dynamic imports are left to load on use. The manifest is read once, when
  * the helper is made (at boot); an entry that is not in it is an error then, naming the ones that are,
- * not a page with a broken script tag.
+ * not a page with a broken script tag. In development (`devServer: true`), the tags load Vite's client
+ * and the entry's source from the dev server under `base` (behind the same nginx: `gantry stack
+ * --dev-server`), with hot module replacement, and no manifest is read.
  */
 import { readFileSync } from 'node:fs';
 
@@ -24,6 +26,8 @@ export interface AssetTagsOptions {
   readonly manifest: string | URL;
   /** The URL the build's files are served under (Vite's `base`), with its trailing slash: "/static/". */
   readonly base: string;
+  /** Vite's dev server serves `base` (development): no manifest, the sources themselves. */
+  readonly devServer?: boolean;
 }
 
 export interface AssetTags {
@@ -63,10 +67,14 @@ function importedChunks(manifest: Manifest, name: string, seen = new Set<string>
   return chunks;
 }
 
-export function assetTags({ manifest: path, base }: AssetTagsOptions): AssetTags {
+export function assetTags({ manifest: path, base, devServer = false }: AssetTagsOptions): AssetTags {
   if (!base.endsWith('/')) throw new RangeError(`base must end with a slash, as Vite's does: "${base}/"`);
-  const manifest = readManifest(path);
   const url = (file: string) => escapeAttribute(base + file);
+  if (devServer) {
+    const script = (file: string) => `<script type="module" src="${url(file)}"></script>`;
+    return { tags: (entry) => `${script('@vite/client')}\n${script(entry)}` };
+  }
+  const manifest = readManifest(path);
   const rendered = new Map<string, string>();
   return {
     tags(entry) {

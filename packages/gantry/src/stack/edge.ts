@@ -9,7 +9,9 @@
  *   files beside them served as such (gzip_static), dotfiles refused, and a missing file handed to the
  *   app (a page of the previous release may still ask for it; see the deploy-skew notes in README),
  *   from an immutable mount to each replica in turn until one has it (the template's @gantry_asset);
- * - `location /`: files of a root mount (`/=public`) when there is one, else nothing, then the app.
+ * - `location /`: files of a root mount (`/=public`) when there is one, else nothing, then the app;
+ * - for the local stack in development (`--dev-server PREFIX=URL`), a proxy to a development server
+ *   (Vite's, hot module replacement included) in place of the static mounts under its prefix.
  * The local stack points the locations at the directories themselves; `gantry edge --out DIR` (the nginx
  * image's build stage) copies each directory into DIR and points at the copies.
  */
@@ -43,9 +45,35 @@ export const staticMountCodec: Codec<StaticMount, string> = stringOnly({
   format: (mount) => `${mount.prefix}=${mount.dir}`,
 });
 
+/** A development server (Vite's) the local stack's nginx proxies a prefix to. */
+export interface DevServer {
+  readonly prefix: string;
+  /** http://host:port, no path: nginx passes the whole URI on. */
+  readonly url: string;
+}
+
+const DEV_EXPECTED = 'PREFIX=URL, a URL prefix with both slashes and an http://host:port (/static/=http://127.0.0.1:5173)';
+
+export const devServerCodec: Codec<DevServer, string> = stringOnly({
+  expected: DEV_EXPECTED,
+  meta: 'PREFIX=URL',
+  fromString(raw) {
+    const text = raw.trim();
+    const equals = text.indexOf('=');
+    const prefix = text.slice(0, equals);
+    const url = text.slice(equals + 1);
+    if (equals < 0 || !/^\/([A-Za-z0-9._~-]+\/)*$/.test(prefix) || !/^http:\/\/[A-Za-z0-9.[\]:-]+:\d+$/.test(url))
+      throw new InvalidValue(DEV_EXPECTED);
+    return { prefix, url };
+  },
+  format: (dev) => `${dev.prefix}=${dev.url}`,
+});
+
 export interface EdgeSettings {
   readonly static: readonly StaticMount[];
   readonly immutableStatic: readonly StaticMount[];
+  /** The local stack's development servers, in place of the static mounts under their prefixes. */
+  readonly devServers?: readonly DevServer[];
   /** The server's limit-request-body in bytes (0: none). */
   readonly limitRequestBody: number;
   /** The server's health-prefix ('' when off): its answers are for probes on the server's own port, not the edge's clients. */
@@ -75,6 +103,18 @@ ${kind === 'none' ? '' : `    set $gantry_static ${kind};\n    gzip_static on;\n
 }`;
 }
 
+/** A development server's location: everything under its prefix, WebSocket upgrades (hot module replacement) too. */
+function devServerLocation({ prefix, url }: DevServer): string {
+  return `location ^~ ${prefix} {
+    proxy_pass ${url};
+    proxy_http_version 1.1;
+    proxy_set_header Host $host;
+    proxy_set_header Upgrade $http_upgrade;
+    proxy_set_header Connection $http_connection;
+    proxy_read_timeout 1h;
+}`;
+}
+
 /**
  * edge.conf's text; `dirFor(mount, i)` is where the i-th mount's files are (the directory itself, or
  * its copy), `emptyDir` a directory with nothing in it (the root when no mount has "/").
@@ -84,21 +124,26 @@ export function renderEdge(
   dirFor: (mount: StaticMount, index: number) => string,
   emptyDir: string,
 ): string {
+  const devServers = settings.devServers ?? [];
+  const underDevServer = (mount: StaticMount) => devServers.some((dev) => mount.prefix.startsWith(dev.prefix));
+  // Each mount keeps its index (dirFor's copies are numbered by it), whether or not a dev server hides it.
   const mounts = [
     ...settings.static.map((mount) => ({ mount, kind: 'static' as const })),
     ...settings.immutableStatic.map((mount) => ({ mount, kind: 'immutable' as const })),
-  ];
-  const root = mounts.findIndex(({ mount }) => mount.prefix === '/');
-  const rootMount = mounts[root];
+  ]
+    .map((entry, index) => ({ ...entry, index }))
+    .filter(({ mount }) => !underDevServer(mount));
+  const rootMount = mounts.find(({ mount }) => mount.prefix === '/');
   const lines = [
     '# Written by gantry (stack or edge) from its settings: do not edit, change the settings.',
     `client_max_body_size ${settings.limitRequestBody};`,
     // Readiness names what failed (a database's host, a migration): probes ask the server directly.
     ...(settings.healthPrefix === '' ? [] : [`location ^~ ${settings.healthPrefix}/ {\n    return 404;\n}`]),
-    ...mounts.flatMap(({ mount, kind }, i) =>
-      mount.prefix === '/' ? [] : [prefixLocation(mount.prefix, dirFor(mount, i), kind)],
+    ...devServers.map(devServerLocation),
+    ...mounts.flatMap(({ mount, kind, index }) =>
+      mount.prefix === '/' ? [] : [prefixLocation(mount.prefix, dirFor(mount, index), kind)],
     ),
-    rootMount ? rootLocation(dirFor(rootMount.mount, root), rootMount.kind) : rootLocation(emptyDir, 'none'),
+    rootMount ? rootLocation(dirFor(rootMount.mount, rootMount.index), rootMount.kind) : rootLocation(emptyDir, 'none'),
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { integer, list, optionalPath, optionalText, text } from '../settings/codecs.js';
 import { type SettingsOf, defineRegistry } from '../settings/registry.js';
-import { staticMountCodec } from './edge.js';
+import { devServerCodec, staticMountCodec } from './edge.js';
 
 /** The nginx template shipped with gantry (nginx/ in the package). */
 export const GANTRY_TEMPLATES = fileURLToPath(new URL('../../nginx/', import.meta.url));
@@ -44,6 +44,13 @@ export const stackSettings = defineRegistry({
     default: [],
     section: 'Edge',
     doc: "Static files whose every name carries a content hash (a build's /_next/static/, /_nuxt/, /_astro/, /assets/): PREFIX=DIR, repeatable; cached a year, immutable.",
+    repeatable: true,
+  },
+  devServer: {
+    codec: list(devServerCodec),
+    default: [],
+    section: 'Edge',
+    doc: "Development: nginx proxies PREFIX to a development server (Vite's), WebSocket upgrades included for hot module replacement, in place of the static mounts under PREFIX: PREFIX=URL, repeatable. The local stack only.",
     repeatable: true,
   },
   databaseEnv: {

@@ -136,6 +136,7 @@ async function configureNginx(
     {
       static: settings.static,
       immutableStatic: settings.immutableStatic,
+      devServers: settings.devServer,
       limitRequestBody: options.limitRequestBody,
       healthPrefix: options.healthPrefix,
     },

@@ -62,4 +62,12 @@ describe('assetTags (gantry/assets)', () => {
     expect(() => assetTags({ manifest: broken, base: '/' })).toThrow(/is not JSON/);
     expect(() => assetTags({ manifest: '/x', base: '/static' })).toThrow('base must end with a slash');
   });
+
+  it("in development, loads Vite's client and the entry's source from the dev server, reading no manifest", () => {
+    const assets = assetTags({ manifest: '/nonexistent/manifest.json', base: '/static/', devServer: true });
+    expect(assets.tags('guestbook/main.ts').split('\n')).toEqual([
+      '<script type="module" src="/static/@vite/client"></script>',
+      '<script type="module" src="/static/guestbook/main.ts"></script>',
+    ]);
+  });
 });
