@@ -15,6 +15,7 @@ import { request } from '../../../packages/gantry/test/helpers/http.js';
 import { REPO_ROOT, cleanUpProcesses } from '../../../packages/gantry/test/helpers/process.js';
 import { describeWith } from '../../../packages/gantry/test/helpers/requirements.js';
 import { nginx, startStack } from '../../../packages/gantry/test/helpers/stack.js';
+import { findNginx } from '../../../packages/gantry/src/stack/nginx.js';
 import { type TestPostgres, startTestPostgres } from '../../../test/support/postgres.js';
 import { APP, migratedDatabase } from '../support/app.js';
 
@@ -22,6 +23,7 @@ cleanUpProcesses();
 
 const BUILT = join(REPO_ROOT, 'app/dist/public/assets');
 const IMMUTABLE = 'public, max-age=31536000, immutable';
+const BROTLI_MODULE = (await findNginx('nginx'))?.brotliStaticModule !== undefined;
 
 let postgres: TestPostgres;
 let database: string;
@@ -89,6 +91,9 @@ describeWith(nginx, 'the frontend through nginx', () => {
       // Minified: no line of the file is indented.
       expect(original.toString('utf8')).not.toMatch(/\n {2,}\S/);
     }
+    // Brotli from the .br where this nginx has ngx_brotli's brotli_static (Debian's libnginx-mod-http-brotli-static; CI installs it).
+    const brotli = await getBytes(`${stack.edge}${urls[1]}`, { 'accept-encoding': 'br, gzip' });
+    expect(brotli.headers['content-encoding']).toBe(BROTLI_MODULE ? 'br' : 'gzip');
     // Without gzip in the request: the file as it is.
     const plain = await request(`${stack.edge}${urls[1]}`);
     expect(plain.headers['content-encoding']).toBeUndefined();

@@ -72,6 +72,8 @@ export const devServerCodec: Codec<DevServer, string> = stringOnly({
 export interface EdgeSettings {
   readonly static: readonly StaticMount[];
   readonly immutableStatic: readonly StaticMount[];
+  /** The nginx that serves them loads ngx_brotli's brotli_static: .br files beside the originals are sent too. */
+  readonly brotliStatic?: boolean;
   /** The local stack's development servers, in place of the static mounts under their prefixes. */
   readonly devServers?: readonly DevServer[];
   /** The server's limit-request-body in bytes (0: none). */
@@ -83,11 +85,11 @@ export interface EdgeSettings {
 const quote = (text: string) => JSON.stringify(text);
 
 /** A prefix location: files from `dir`, the cache policy of its kind, the app for a missing one. */
-function prefixLocation(prefix: string, dir: string, kind: 'static' | 'immutable'): string {
+function prefixLocation(prefix: string, dir: string, kind: 'static' | 'immutable', brotli: boolean): string {
   return `location ^~ ${prefix} {
     alias ${quote(`${dir}/`)};
     set $gantry_static ${kind};
-    gzip_static on;
+    gzip_static on;${brotli ? '\n    brotli_static on;' : ''}
     error_page 404 = ${kind === 'immutable' ? '@gantry_asset' : '@gantry'};
     location ~ /\\. {
         return 404;
@@ -141,7 +143,7 @@ export function renderEdge(
     ...(settings.healthPrefix === '' ? [] : [`location ^~ ${settings.healthPrefix}/ {\n    return 404;\n}`]),
     ...devServers.map(devServerLocation),
     ...mounts.flatMap(({ mount, kind, index }) =>
-      mount.prefix === '/' ? [] : [prefixLocation(mount.prefix, dirFor(mount, index), kind)],
+      mount.prefix === '/' ? [] : [prefixLocation(mount.prefix, dirFor(mount, index), kind, settings.brotliStatic === true)],
     ),
     rootMount ? rootLocation(dirFor(rootMount.mount, rootMount.index), rootMount.kind) : rootLocation(emptyDir, 'none'),
   ];

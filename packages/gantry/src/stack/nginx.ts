@@ -20,6 +20,8 @@ export interface NginxInstall {
   readonly version: string;
   /** The directory of nginx's compiled-in nginx.conf, where its mime.types lives. */
   readonly confDir: string;
+  /** ngx_brotli's brotli_static module, when this nginx has it as a dynamic module (Debian: libnginx-mod-http-brotli-static). */
+  readonly brotliStaticModule?: string | undefined;
 }
 
 function executable(file: string): boolean {
@@ -43,7 +45,14 @@ export async function findNginx(bin: string): Promise<NginxInstall | undefined> 
   const { stderr } = await run(file, ['-V']);
   const version = /nginx\/([\d.]+)/.exec(stderr)?.[1] ?? 'unknown';
   const confPath = /--conf-path=(\S+)/.exec(stderr)?.[1] ?? '/etc/nginx/nginx.conf';
-  return { bin: file, version, confDir: dirname(confPath) };
+  const modulesPath = /--modules-path=(\S+)/.exec(stderr)?.[1];
+  const brotli = modulesPath && join(modulesPath, 'ngx_http_brotli_static_module.so');
+  return {
+    bin: file,
+    version,
+    confDir: dirname(confPath),
+    brotliStaticModule: brotli && existsSync(brotli) ? brotli : undefined,
+  };
 }
 
 export const INSTALL_HINT =
@@ -65,7 +74,7 @@ export function mainConfig(install: NginxInstall, runDir: string): string {
   // directory's temp paths; the local stack runs them as the invoking user instead.
   const user = process.getuid?.() === 0 ? 'user root root;\n' : '';
   return `# Written by gantry stack: the official nginx image's nginx.conf, with every path in this run directory.
-daemon off;
+${install.brotliStaticModule ? `load_module ${quote(install.brotliStaticModule)};\n` : ''}daemon off;
 ${user}worker_processes auto;
 pid ${quote(join(runDir, 'nginx.pid'))};
 error_log stderr warn;

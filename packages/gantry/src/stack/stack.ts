@@ -137,6 +137,7 @@ async function configureNginx(
       static: settings.static,
       immutableStatic: settings.immutableStatic,
       devServers: settings.devServer,
+      brotliStatic: install.brotliStaticModule !== undefined,
       limitRequestBody: options.limitRequestBody,
       healthPrefix: options.healthPrefix,
     },
