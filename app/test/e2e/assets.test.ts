@@ -63,7 +63,9 @@ function getBytes(
   });
 }
 
-const accessLogLines = (output: string, path: string) => output.split('\n').filter((line) => line.includes(path));
+/** The app's access log lines (gantry's, on the stack's output) for requests whose path starts with `path`; nginx's own error lines, which quote the request too, are not these. */
+const accessLogLines = (output: string, path: string) =>
+  output.split('\n').filter((line) => line.includes(`"GET ${path}`) && /HTTP\/1\.1" \d{3} /.test(line));
 
 describeWith(nginx, 'the frontend through nginx', () => {
   it('serves every hashed asset from disk, immutable and gzipped; the page no-cache; the app sees none', async () => {
@@ -112,6 +114,8 @@ describeWith(nginx, 'the frontend through nginx', () => {
     expect(fallback.status).toBe(200);
     expect(fallback.headers['cache-control']).toBe(IMMUTABLE);
     expect(fallback.body).toBe(await readFile(join(BUILT, name), 'utf8'));
+    // The app answered it: its access log line (written after the response) comes, once.
+    await stack.proc.waitFor(new RegExp(`"GET ${css!.replaceAll('.', '\\.')} HTTP/1\\.1" 200 `));
     expect(accessLogLines(stack.proc.output, css!)).toHaveLength(1);
     const unknown = await request(`${stack.edge}/static/assets/guestbook-AAAAAAAA.js`);
     expect(unknown.status).toBe(404);
