@@ -1,7 +1,8 @@
 /**
  * The guestbook page in a real browser (Debian's chromium, headless, driven by playwright-core), on the
  * local stack as `npm start` runs it (nginx, gantry, a job worker, PostgreSQL): it loads with no
- * console error and no failed request, a message posted through the form appears, a refusal is shown
+ * console error and no failed request, a message posted through the form appears, so does one written
+ * meanwhile by someone else (the page polls), a refusal is shown
  * next to its field, an export started from the page shows its progress and then a download link, and a
  * second visit fetches no asset again. The page's budgets are measured and printed: JS and CSS
  * transferred, requests, first contentful paint. SCREENSHOT_PATH=docs/guestbook.png saves the picture
@@ -124,6 +125,11 @@ describeWith(browserAndNginx, 'the guestbook in a browser', () => {
         .poll(() => page.locator('ol.messages li').first().textContent())
         .toContain('Signed from a real browser <b>not bold</b>');
       expect(await page.inputValue('textarea[name=body]')).toBe('');
+      // A message written elsewhere (another visitor, another replica) shows up without a reload.
+      await postgres.query("INSERT INTO messages (author, body) VALUES ('Grace', 'written meanwhile')", [], database);
+      await expect
+        .poll(() => page.locator('ol.messages li').first().textContent(), { timeout: 10_000 })
+        .toContain('written meanwhile');
       // A refusal, next to its field.
       await page.fill('input[name=author]', '   ');
       await page.fill('textarea[name=body]', 'who am I?');
@@ -138,10 +144,10 @@ describeWith(browserAndNginx, 'the guestbook in a browser', () => {
       await expect.poll(() => page.textContent('#export-status'), { timeout: 30_000 }).toMatch(/active \d+ %/);
       const link = page.locator('#export-status a');
       await link.waitFor({ timeout: 60_000 });
-      expect(await link.textContent()).toBe('Download the CSV (301 messages)');
+      expect(await link.textContent()).toBe('Download the CSV (302 messages)');
       const download = await page.request.get(`${stack.edge}${await link.getAttribute('href')}`);
       expect(download.status()).toBe(200);
-      expect((await download.text()).trimEnd().split('\n')).toHaveLength(302);
+      expect((await download.text()).trimEnd().split('\n')).toHaveLength(303);
       const chunks = [...first.fetched.values()].filter((f) => f.type === 'Script').map((f) => new URL(f.url).pathname);
       expect(chunks).toEqual([
         expect.stringMatching(/^\/static\/assets\/guestbook-/),
