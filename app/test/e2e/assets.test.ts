@@ -5,17 +5,18 @@
  * request, except the one nginx lacks (a page of another release during a rolling deploy), which the
  * app answers from its own build.
  */
-import { cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { type IncomingHttpHeaders, get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from '../../../packages/gantry/test/helpers/http.js';
-import { REPO_ROOT, cleanUpProcesses } from '../../../packages/gantry/test/helpers/process.js';
+import { FIXTURES, REPO_ROOT, cleanUpProcesses, freePort, gantry } from '../../../packages/gantry/test/helpers/process.js';
 import { describeWith } from '../../../packages/gantry/test/helpers/requirements.js';
 import { nginx, startStack } from '../../../packages/gantry/test/helpers/stack.js';
 import { findNginx } from '../../../packages/gantry/src/stack/nginx.js';
+import { GANTRY_TEMPLATES } from '../../../packages/gantry/src/stack/settings.js';
 import { type TestPostgres, startTestPostgres } from '../../../test/support/postgres.js';
 import { APP, migratedDatabase } from '../support/app.js';
 
@@ -119,5 +120,42 @@ describeWith(nginx, 'the frontend through nginx', () => {
     expect(accessLogLines(stack.proc.output, css!)).toHaveLength(1);
     const unknown = await request(`${stack.edge}/static/assets/guestbook-AAAAAAAA.js`);
     expect(unknown.status).toBe(404);
+  });
+
+  it('finds a file of another release on whichever web replica has it (two upstreams, nginx going on past a 404)', async () => {
+    // Two web replicas of two releases, as DNS gives nginx two addresses for `web` during a rolling
+    // deploy: this stack's gantry (the current build), and one serving an older build's file only.
+    const older = await mkdtemp(join(tmpdir(), 'gantry-older-release-'));
+    await writeFile(join(older, 'guestbook-0lderRel.js'), 'console.log("the older release");\n');
+    const olderPort = await freePort();
+    const olderReplica = gantry(['serve', '--bind', `127.0.0.1:${olderPort}`, 'apps/asset-server.mjs'], {
+      cwd: FIXTURES,
+      env: { ASSETS_DIR: older },
+    });
+    await olderReplica.waitFor(/listening at/);
+    const templates = await mkdtemp(join(tmpdir(), 'gantry-two-upstreams-'));
+    const template = await readFile(join(GANTRY_TEMPLATES, 'gantry.conf.template'), 'utf8');
+    const twoServers = template.replace(
+      'server ${GANTRY_UPSTREAM} max_fails=0;',
+      `server \${GANTRY_UPSTREAM} max_fails=0;\n    server 127.0.0.1:${olderPort} max_fails=0;`,
+    );
+    expect(twoServers).not.toBe(template);
+    await writeFile(join(templates, 'gantry.conf.template'), twoServers);
+    const stack = await startStack(['--nginx-templates', templates, ...APP], { DB_CONNECTION_STRING: database });
+    // The older release's file: not on nginx's disk, not on this stack's replica, only on the older one.
+    // Round-robin starts on either replica; every request must find it (without going on past the
+    // first 404, about half would not). The current build's file comes from nginx's disk.
+    const [current] = assetUrls((await request(`${stack.edge}/guestbook`)).body);
+    for (let i = 0; i < 6; i++) {
+      for (const [url, body] of [
+        ['/static/assets/guestbook-0lderRel.js', 'console.log("the older release");\n'],
+        [current!, await readFile(join(BUILT, current!.replace('/static/assets/', '')), 'utf8')],
+      ] as const) {
+        const reply = await request(`${stack.edge}${url}`);
+        expect({ url, status: reply.status, same: reply.body === body }).toEqual({ url, status: 200, same: true });
+      }
+    }
+    // A name no replica has is still 404, after asking both.
+    expect((await request(`${stack.edge}/static/assets/guestbook-AAAAAAAA.js`)).status).toBe(404);
   });
 });
