@@ -6,19 +6,16 @@
  * and how long after the restart the first write succeeded. Writes bench/results/guestbook.json and .md.
  * Settings: BENCH_ROUNDS (5), BENCH_SECONDS (5).
  */
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT, exampleDatabase, gantryServe, nginxFront, stopAll } from './servers.js';
 import { type WrkResult, wrk } from './wrk.js';
+import { log, median, writeResults } from './results-file.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const POST_MESSAGE = fileURLToPath(new URL('./post-message.lua', import.meta.url));
 const OUTAGE = { seconds: 24, stopAt: 6, startAt: 12 };
-
-const log = (line: string) => process.stderr.write(`${line}\n`);
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 interface Contender {
   readonly key: 'page' | 'get' | 'post';
@@ -147,9 +144,7 @@ async function main(): Promise<void> {
         `Rows written: the 201s + ${result.outage.rowsBeyondThe201s} (requests in flight when wrk stopped, at most 64; below 0 would be lost writes).`,
       '',
     ].join('\n');
-    await writeFile(join(ROOT, 'bench/results/guestbook.json'), `${JSON.stringify(result, null, 2)}\n`);
-    await writeFile(join(ROOT, 'bench/results/guestbook.md'), md);
-    process.stdout.write(md);
+    await writeResults('guestbook', result, md);
   } finally {
     stopAll();
     await postgres.destroy();

@@ -11,11 +11,11 @@
  * Writes bench/results/jobs.json and .md. Settings: BENCH_ROUNDS (5), BENCH_JOBS (3000),
  * BENCH_LATENCY_JOBS (400).
  */
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { QueryResultRow } from 'pg';
 import { PgBoss } from 'pg-boss';
 import { freePort } from '../test/support/free-port.js';
+import { log, median, writeResults } from './results-file.js';
 import { type JobWorkers, ROOT, bareQueueCluster, exampleDatabase, gantryRun, rssMiB, stopAll } from './servers.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -24,9 +24,7 @@ const LATENCY_JOBS = Number(process.env.BENCH_LATENCY_JOBS ?? 400);
 const SEND_INTERVAL_MS = 50;
 const MODULE = join(ROOT, 'bench/apps/queue-worker.mjs');
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 const percentile = (values: readonly number[], q: number) =>
   [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))] as number;
 
@@ -213,9 +211,7 @@ async function main(): Promise<void> {
       `gantry vs bare: ${result.ratios.jobsPerSecond.toFixed(2)}x the jobs/s (${result.ratios.drainJobsPerSecond.toFixed(2)}x over the whole drain); latency p50 ${result.ratios.p50.toFixed(2)}x, p99 ${result.ratios.p99.toFixed(2)}x.`,
       '',
     ].join('\n');
-    await writeFile(join(ROOT, 'bench/results/jobs.json'), `${JSON.stringify(result, null, 2)}\n`);
-    await writeFile(join(ROOT, 'bench/results/jobs.md'), md);
-    process.stdout.write(md);
+    await writeResults('jobs', result, md);
   } finally {
     await boss.stop({ graceful: false, close: true }).catch(() => {});
     stopAll();

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type GeneratedBlock, replaceGenerated } from '../scripts/markdown.js';
 import { type Results, chart, comparisons, markdown, table } from './report.js';
+import { log } from './results-file.js';
 
 export const BENCH_BLOCK: GeneratedBlock = { name: 'bench', command: 'npm run bench' };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const log = (line: string) => process.stderr.write(`${line}\n`);
 
 export async function publish(results: Results): Promise<void> {
   const out = join(ROOT, 'bench/results');

@@ -28,19 +28,12 @@ import {
 } from './servers.js';
 import { type SequentialResult, sequential } from './sequential.js';
 import { type WrkResult, wrk } from './wrk.js';
+import { log, median } from './results-file.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const HELLO_NODE = join(ROOT, 'bench/apps/hello-node.mjs');
 const HELLO_FETCH = join(ROOT, 'bench/apps/hello-fetch.mjs');
-
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
-
-const log = (line: string) => process.stderr.write(`${line}\n`);
 
 interface Contender {
   readonly key: string;

@@ -4,21 +4,15 @@ import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { runBarePrimary } from './bare-primary.mjs';
 
 const port = Number(process.argv[2]);
 const appModule = process.argv[3] ? pathToFileURL(resolve(process.argv[3])).href : './hello-node.mjs';
 if (cluster.isPrimary) {
-  for (let i = 0; i < 2; i++) cluster.fork();
+  runBarePrimary();
   let ready = 0;
   cluster.on('listening', () => {
     if (++ready === 2) process.stdout.write(`bare cluster listening on ${port}\n`);
-  });
-  cluster.on('exit', (_worker, code, signal) => {
-    if (code !== 0 && signal !== 'SIGTERM') cluster.fork();
-  });
-  process.on('SIGTERM', () => {
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
-    process.exit(0);
   });
 } else {
   const { default: app } = await import(appModule);

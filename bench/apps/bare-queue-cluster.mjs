@@ -1,16 +1,10 @@
 // The queue benchmark's baseline: node:cluster with two workers, each running queue-worker.mjs with
 // pg-boss and nothing else (no supervision beyond a re-fork, no metrics, no watchdog).
 import cluster from 'node:cluster';
+import { runBarePrimary } from './bare-primary.mjs';
 
 if (cluster.isPrimary) {
-  for (let i = 0; i < 2; i++) cluster.fork();
-  cluster.on('exit', (_worker, code, signal) => {
-    if (code !== 0 && signal !== 'SIGTERM') cluster.fork();
-  });
-  process.on('SIGTERM', () => {
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
-    process.exit(0);
-  });
+  runBarePrimary();
 } else {
   const { default: benchWorker } = await import('./queue-worker.mjs');
   const stopping = new AbortController();
