@@ -6,6 +6,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eventually } from '../../../packages/gantry/test/helpers/eventually.js';
 import { request } from '../../../packages/gantry/test/helpers/http.js';
+import { alive } from '../../../packages/gantry/src/stack/leftover.js';
 import { cleanUpProcesses, freePort, gantry } from '../../../packages/gantry/test/helpers/process.js';
 import { describeWith } from '../../../packages/gantry/test/helpers/requirements.js';
 import { type Stack, nginx, startStack } from '../../../packages/gantry/test/helpers/stack.js';
@@ -251,13 +252,7 @@ describeWith(nginx, 'the database on the local stack', () => {
 async function postmasterRunning(runDir: string): Promise<boolean> {
   const { readFile } = await import('node:fs/promises');
   const pid = Number((await readFile(`${runDir}/postgres/data/postmaster.pid`, 'utf8').catch(() => '')).split('\n')[0]);
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return pid > 0 && alive(pid);
 }
 
 /** `total` POSTs of distinct messages over `connections` keep-alive connections; the count of each status. */

@@ -28,14 +28,22 @@ export interface StaticMount {
 
 const MOUNT_EXPECTED = 'PREFIX=DIR, a URL prefix with both slashes and a directory (/_next/static/=.next/static, /=public)';
 
-export function parseStaticMount(raw: string): StaticMount {
+/**
+ * "PREFIX=VALUE" split at its first "=", the prefix checked: both slashes, since without the trailing
+ * one /static../secret would escape the directory (alias traversal). Undefined when it is no such pair.
+ */
+function prefixPair(raw: string): { prefix: string; value: string } | undefined {
   const text = raw.trim();
   const equals = text.indexOf('=');
   const prefix = text.slice(0, equals);
-  const dir = text.slice(equals + 1);
-  // Both slashes: without the trailing one, /static../secret would escape the directory (alias traversal).
-  if (equals < 0 || !/^\/([A-Za-z0-9._~-]+\/)*$/.test(prefix) || dir === '') throw new InvalidValue(MOUNT_EXPECTED);
-  return { prefix, dir };
+  if (equals < 0 || !/^\/([A-Za-z0-9._~-]+\/)*$/.test(prefix)) return undefined;
+  return { prefix, value: text.slice(equals + 1) };
+}
+
+export function parseStaticMount(raw: string): StaticMount {
+  const pair = prefixPair(raw);
+  if (!pair || pair.value === '') throw new InvalidValue(MOUNT_EXPECTED);
+  return { prefix: pair.prefix, dir: pair.value };
 }
 
 export const staticMountCodec: Codec<StaticMount, string> = stringOnly({
@@ -58,13 +66,9 @@ export const devServerCodec: Codec<DevServer, string> = stringOnly({
   expected: DEV_EXPECTED,
   meta: 'PREFIX=URL',
   fromString(raw) {
-    const text = raw.trim();
-    const equals = text.indexOf('=');
-    const prefix = text.slice(0, equals);
-    const url = text.slice(equals + 1);
-    if (equals < 0 || !/^\/([A-Za-z0-9._~-]+\/)*$/.test(prefix) || !/^http:\/\/[A-Za-z0-9.[\]:-]+:\d+$/.test(url))
-      throw new InvalidValue(DEV_EXPECTED);
-    return { prefix, url };
+    const pair = prefixPair(raw);
+    if (!pair || !/^http:\/\/[A-Za-z0-9.[\]:-]+:\d+$/.test(pair.value)) throw new InvalidValue(DEV_EXPECTED);
+    return { prefix: pair.prefix, url: pair.value };
   },
   format: (dev) => `${dev.prefix}=${dev.url}`,
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { canConnect } from '../../src/net-probe.js';
+import { alive } from '../../src/stack/leftover.js';
 import { GANTRY_TEMPLATES } from '../../src/stack/settings.js';
 import { request } from '../helpers/http.js';
 import { startLoad } from '../helpers/load.js';
@@ -15,15 +16,6 @@ cleanUpProcesses();
 
 const FIXTURE_APP = join(FIXTURES, 'apps/node-app.mjs');
 const STATIC = join(FIXTURES, 'static');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describeWith(nginx, 'gantry stack', () => {
   it('on SIGTERM lets a slow request through nginx finish, then stops nginx and gantry with no stray process', async () => {

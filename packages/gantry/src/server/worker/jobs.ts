@@ -9,6 +9,7 @@ import { type JobContext, type JobWorker, loadJobWorker } from '../app/job-worke
 import type { InFlightBoard } from '../http/in-flight-board.js';
 import type { WorkerSpec } from '../messages.js';
 import { withTimeLimit } from '../../time-limit.js';
+import type { JobOutcome } from './job-metrics.js';
 import type { WorkerRegistry } from './metrics.js';
 
 export class JobService {
@@ -53,7 +54,7 @@ export class JobService {
         const slot = board?.begin('JOB', what);
         metrics?.begin(queue);
         const started = performance.now();
-        let outcome: 'completed' | 'failed' = 'failed';
+        let outcome: JobOutcome = 'failed';
         try {
           const result = await work();
           outcome = 'completed';
