@@ -1,7 +1,8 @@
 /**
- * gantry/app: what an app tells the worker that serves it. Readiness checks (is the database there?)
- * that PREFIX/ready and `gantry health` include, and prom-client registries whose metrics the primary
- * aggregates with gantry's own. Kept on a global, not in this module, because the app may import
+ * gantry/app: what an app tells the worker that serves it, and what the worker tells the app.
+ * Readiness checks (is the database there?) that PREFIX/ready and `gantry health` include, prom-client
+ * registries whose metrics the primary aggregates with gantry's own, and listeners told when the worker
+ * begins to drain (its long-lived connections are about to be closed). Kept on a global, not in this module, because the app may import
  * another copy of gantry than the server's.
  */
 
@@ -20,9 +21,18 @@ export interface MetricsSource {
   getMetricsAsJSON(): Promise<unknown[]> | unknown[];
 }
 
+/** What a drain listener is told. */
+export interface DrainNotice {
+  /** Date.now() by which the worker cuts the WebSockets and event streams still open (long-lived-timeout). */
+  readonly longLivedDeadline: number;
+}
+
+export type DrainListener = (notice: DrainNotice) => void;
+
 interface AppHooks {
   readonly readinessChecks: Map<string, ReadinessCheckEntry>;
   readonly metrics: Set<MetricsSource>;
+  readonly drainListeners: Set<DrainListener>;
 }
 
 const KEY = Symbol.for('gantry.app-hooks');
@@ -30,7 +40,7 @@ const KEY = Symbol.for('gantry.app-hooks');
 /** The hooks every copy of gantry in this process shares. */
 export function appHooks(): AppHooks {
   const holder = globalThis as typeof globalThis & { [KEY]?: AppHooks };
-  return (holder[KEY] ??= { readinessChecks: new Map(), metrics: new Set() });
+  return (holder[KEY] ??= { readinessChecks: new Map(), metrics: new Set(), drainListeners: new Set() });
 }
 
 /**
@@ -54,4 +64,16 @@ export function addReadinessCheck(name: string, check: ReadinessCheck, options: 
  */
 export function collectMetrics(registry: MetricsSource): void {
   appHooks().metrics.add(registry);
+}
+
+/**
+ * Calls `listener` when this worker begins to drain (a reload, a recycle, a stop), before gantry closes
+ * the worker's WebSockets (1001 "going away", spread over the first part of long-lived-timeout) and
+ * ends its event streams. A WebSocket the listener closes itself, synchronously or before its turn, is
+ * left to it; whatever is still open at the deadline is cut. Returns a function that removes it.
+ */
+export function onDrain(listener: DrainListener): () => void {
+  const { drainListeners } = appHooks();
+  drainListeners.add(listener);
+  return () => drainListeners.delete(listener);
 }

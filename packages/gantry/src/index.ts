@@ -6,4 +6,5 @@ export type { AppContext, NodeListener } from './server/app/load.js';
 export type { FetchApp, NodeBindings } from './server/app/fetch.js';
 export type { JobContext, JobWorker } from './server/app/job-worker.js';
 export { setRoute } from './server/http/route.js';
+export type { UpgradeHandler } from './server/http/service.js';
 export { ErrorCode, ExitCode, GantryError } from './errors.js';

@@ -102,6 +102,24 @@ export const serverSettings = defineRegistry({
     section: 'Server socket',
     doc: "While a worker drains, a keep-alive connection is closed once idle this long. Keep it above the proxy's idle timeout for pooled upstream connections (the nginx template's upstream keepalive_timeout is 4 s), so that the proxy, never gantry, closes a connection the proxy might be reusing.",
   },
+  longLivedTimeout: {
+    codec: seconds({ min: 0.1 }),
+    default: 5,
+    section: 'Long-lived connections',
+    doc: 'On stop or reload, how long WebSockets and event streams (text/event-stream) get to close before they are cut: gantry closes each WebSocket with 1001 "going away" and ends each event stream at a random moment within the first 40% of it, so clients do not all reconnect at once. Ordinary requests keep graceful-timeout.',
+  },
+  maxLongLived: {
+    codec: integer({ min: 0, max: 10_000_000 }),
+    default: 10_000,
+    section: 'Long-lived connections',
+    doc: 'Most WebSockets and event streams one worker keeps open; past it an upgrade or a request that accepts text/event-stream gets 503. 0 is no limit.',
+  },
+  maxSendBuffer: {
+    codec: integer({ min: 0 }),
+    default: 4 * 1024 * 1024,
+    section: 'Long-lived connections',
+    doc: 'A WebSocket or event stream whose unsent bytes pass this many (a client that stopped reading) is dropped, checked every second, so no worker buffers without bound. 0 is no limit.',
+  },
   reusePort: {
     codec: boolean(),
     default: false,

@@ -76,6 +76,8 @@ export function mainConfig(install: NginxInstall, runDir: string): string {
   return `# Written by gantry stack: the official nginx image's nginx.conf, with every path in this run directory.
 ${install.brotliStaticModule ? `load_module ${quote(install.brotliStaticModule)};\n` : ''}daemon off;
 ${user}worker_processes auto;
+# A reload's old workers close what is still open (WebSockets, event streams) after this long, rather than never.
+worker_shutdown_timeout 10s;
 pid ${quote(join(runDir, 'nginx.pid'))};
 error_log stderr warn;
 

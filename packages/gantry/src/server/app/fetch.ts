@@ -9,6 +9,7 @@
  * - an undici Response whose body is whole at once (a string, bytes) is written in one `end()` call
  *   with its Content-Length; any other body is streamed with backpressure.
  */
+import type { Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { delegateMembers } from './delegate.js';
@@ -24,6 +25,11 @@ export interface NodeBindings {
 
 export interface FetchApp {
   fetch(request: Request, env: NodeBindings): Response | Promise<Response>;
+  /**
+   * Upgrade requests (WebSocket), node-style: hand them to a WebSocket library, e.g. ws's
+   * `wss.handleUpgrade(req, socket, head, ...)`. Without it, an upgrade reaches `fetch` as a request.
+   */
+  upgrade?(req: IncomingMessage, socket: Socket, head: Buffer): void;
 }
 
 type FetchRequestHandler = (req: IncomingMessage, res: ServerResponse, scheme: Scheme) => Promise<void> | void;

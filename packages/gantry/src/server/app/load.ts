@@ -5,7 +5,8 @@
  * listener); the module itself when it has a top-level `fetch`. What it may be, in order:
  *
  * - a `{ fetch(request) }` object (Hono, srvx, itty-router, Bun/Deno-style modules): adapted once to node:http;
- * - a Fastify instance (`routing` + `ready`): awaited, then its router serves, and `close()` runs on stop;
+ * - a Fastify instance (`routing` + `ready`): awaited, then its router serves (and the upgrade listeners of
+ *   its `server`, @fastify/websocket's), and `close()` runs on stop;
  * - a Koa app (`callback` + `use`): its `callback()`;
  * - a node `http.Server` that does not listen: its request listeners;
  * - a function: a node `(req, res)` listener (an Express app is one), or a factory `(context) => app`,
@@ -146,6 +147,8 @@ function hasMethods(value: object, ...names: string[]): boolean {
 
 interface FastifyLike {
   routing: NodeListener;
+  /** The http.Server Fastify made (never listening under gantry): plugins such as @fastify/websocket take upgrades on it. */
+  server?: Server;
   ready(): Promise<unknown>;
   close(): Promise<unknown>;
   addHook(
@@ -230,6 +233,7 @@ async function toLoadedApp(value: unknown, label: string, options: LoadOptions, 
       return {
         kind: 'fetch',
         handle: fetchHandler(app),
+        ...(typeof app.upgrade === 'function' ? { upgrade: (req, socket, head) => app.upgrade!(req, socket, head) } : {}),
         ...(typeof app.close === 'function' ? { close: () => app.close!() } : {}),
       };
     }
@@ -237,7 +241,16 @@ async function toLoadedApp(value: unknown, label: string, options: LoadOptions, 
       const fastify = value as FastifyLike;
       if (options.trackRoutes) trackFastifyRoutes(fastify);
       await fastify.ready();
-      return { kind: 'fastify', handle: (req, res) => fastify.routing(req, res), close: () => fastify.close() };
+      const { server } = fastify;
+      return {
+        kind: 'fastify',
+        handle: (req, res) => fastify.routing(req, res),
+        // Registered by then (ready() ran the plugins): with no 'upgrade' listener, upgrades stay ordinary requests.
+        ...(server instanceof Server && server.listenerCount('upgrade') > 0
+          ? { upgrade: (req, socket, head) => void server.emit('upgrade', req, socket, head) }
+          : {}),
+        close: () => fastify.close(),
+      };
     }
     if (hasMethods(value, 'callback', 'use')) {
       const listener = (value as { callback(): NodeListener }).callback();

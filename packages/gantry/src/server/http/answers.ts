@@ -37,14 +37,14 @@ export function answerHealth(res: ServerResponse, ready: boolean, reasons: reado
 }
 
 /**
- * A 4xx written on the socket itself, for a request that never became one node could hand to the app;
+ * A 4xx (or a 503) written on the socket itself, `headers` CRLF-terminated lines added, for a request that never became one node could hand to the app;
  * not into a response that has begun (then the connection just closes). The socket lingers, so that
  * the answer is not lost to a reset.
  */
-export function rawAnswer(socket: Socket, status: number): void {
+export function rawAnswer(socket: Socket, status: number, headers = ''): void {
   const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (!socket.writable || current?.headersSent) return void socket.destroy();
-  socket.write(rawResponse(status));
+  socket.write(rawResponse(status, headers));
   lingeringClose(socket);
 }
 

@@ -127,6 +127,14 @@ export class ConnectionTracker {
     socket.once('close', () => this.#connections.delete(socket));
   }
 
+  /**
+   * Stops tracking an upgraded connection (a WebSocket): it is no HTTP connection any more, and the long-lived
+   * connections' drain (long-lived.ts) closes it, never the idle sweep here.
+   */
+  release(socket: Socket): void {
+    this.#connections.delete(socket as TrackedSocket);
+  }
+
   /** Whether gantry has closed its side of the connection: a request arriving on it cannot be answered. */
   closing(socket: Socket): boolean {
     return !socket.writable;

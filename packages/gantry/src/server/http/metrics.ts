@@ -49,3 +49,52 @@ export class RequestMetrics {
     this.#inFlight.dec();
   }
 }
+
+export type LongLivedKind = 'websocket' | 'upgrade' | 'event_stream';
+export type LongLivedRefusal = 'limit' | 'draining' | 'handshake';
+export type LongLivedDrop = 'slow_reader' | 'deadline';
+
+/** WebSockets (and other upgrades) and event streams: open now, refused, and cut. */
+export class LongLivedMetrics {
+  readonly #open: Gauge<'kind'>;
+  readonly #refused: Counter<'reason'>;
+  readonly #dropped: Counter<'reason'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.#open = new Gauge({
+      name: 'gantry_long_lived_connections',
+      help: 'Open WebSockets, other upgraded connections and event streams (text/event-stream), by kind',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.#refused = new Counter({
+      name: 'gantry_long_lived_refused_total',
+      help: 'Upgrades and event-stream requests refused: over max-long-lived (503), while draining (503), a bad handshake (400/426)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#dropped = new Counter({
+      name: 'gantry_long_lived_dropped_total',
+      help: 'Long-lived connections cut: a client that stopped reading (max-send-buffer), or still open at long-lived-timeout',
+      labelNames: ['reason'],
+      registers,
+    });
+  }
+
+  opened(kind: LongLivedKind): void {
+    this.#open.inc({ kind });
+  }
+
+  closed(kind: LongLivedKind): void {
+    this.#open.dec({ kind });
+  }
+
+  refused(reason: LongLivedRefusal): void {
+    this.#refused.inc({ reason });
+  }
+
+  dropped(reason: LongLivedDrop): void {
+    this.#dropped.inc({ reason });
+  }
+}

@@ -4,7 +4,7 @@
  * count for max-requests. Bad input is answered 4xx and closed: a bad head before the app is called, a
  * bad streamed body as it arrives (the app, already called, sees its read of the body fail).
  */
-import { type IncomingMessage, STATUS_CODES, type Server, type ServerResponse, createServer } from 'node:http';
+import { type IncomingMessage, STATUS_CODES, type Server, ServerResponse, createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { ErrorCode, GantryError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -13,16 +13,21 @@ import { type BindAddress, formatBind, listenOptions } from '../bind.js';
 import { answerAndClose, answerHealth, rawAnswer, refuseTunnel } from './answers.js';
 import { ConnectionTracker, type DrainResult } from './connections.js';
 import type { InFlightBoard } from './in-flight-board.js';
-import type { RequestMetrics } from './metrics.js';
+import { LongLivedConnections } from './long-lived.js';
+import type { LongLivedMetrics, LongLivedRefusal, RequestMetrics } from './metrics.js';
 import { type RequestLimits, checkRequest, headerBlockSize, requestLimits, watchStreamedBody } from './limits.js';
 import { ProxyTrust, type Scheme } from './proxy.js';
 import { Readiness } from './readiness.js';
 import type { ServerSettings } from '../settings.js';
+import { handshakeRefusal, isWebSocketUpgrade } from './websocket.js';
 
 /** What a worker serves: the app reduced to one call, with gantry's view of the request's scheme. */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse, scheme: Scheme) => unknown;
 
-/** An upgrade request (WebSocket): the request, its socket and the bytes read past its head. */
+/**
+ * An upgrade request (WebSocket): the request, its socket and the bytes read past its head. The app
+ * answers on the socket (a WebSocket library's 101) and owns it from then on.
+ */
 export type UpgradeHandler = (req: IncomingMessage, socket: Socket, head: Buffer) => void;
 
 export interface HttpServiceOptions {
@@ -36,6 +41,12 @@ export interface HttpServiceOptions {
   /** Called once, when the worker has served its max-requests. */
   readonly onMaxRequests?: (() => void) | undefined;
   readonly metrics?: RequestMetrics | undefined;
+  readonly longLivedMetrics?: LongLivedMetrics | undefined;
+}
+
+export interface ServiceDrainResult extends DrainResult {
+  /** WebSockets and event streams still open at long-lived-timeout, and cut. */
+  readonly longLivedCut: number;
 }
 
 /**
@@ -59,6 +70,7 @@ export class HttpService {
   readonly #limits: RequestLimits;
   readonly #tracker: ConnectionTracker;
   readonly #readiness: Readiness;
+  readonly #longLived: LongLivedConnections;
   readonly #servers: Server[] = [];
   /** One listener for every response's 'close' (not a closure per request): node calls it with the response as `this`. */
   readonly #onResponseClose: (this: ServerResponse) => void;
@@ -74,6 +86,12 @@ export class HttpService {
     this.#proxy = new ProxyTrust(options.settings.forwardedAllowIps, options.settings.secureSchemeHeaders);
     this.#limits = requestLimits(options.settings);
     this.#readiness = new Readiness(options.logger);
+    this.#longLived = new LongLivedConnections({
+      limit: options.settings.maxLongLived,
+      sendBufferLimit: options.settings.maxSendBuffer,
+      logger: options.logger,
+      metrics: options.longLivedMetrics,
+    });
   }
 
   /** gantry's own answers: PREFIX/live and PREFIX/ready, before and without the app (and not logged). */
@@ -115,6 +133,11 @@ export class HttpService {
     if (req.headers['transfer-encoding'] !== undefined) watchStreamedBody(req, res, this.#limits.body);
     const scheme = this.#proxy.apply(req);
     if (scheme === null) return answerAndClose(res, 400, 'Bad Request: the proxy sent conflicting scheme headers\n');
+    // An EventSource's request: counted (and limited) as a long-lived connection while it runs.
+    if (req.headers.accept?.startsWith('text/event-stream')) {
+      if (this.#longLived.full) return this.#refuseEventStream(res);
+      this.#longLived.addEventStream(res);
+    }
     try {
       const result = this.#options.handler(req, res, scheme);
       if (isThenable(result)) result.then(undefined, (error: unknown) => this.#onAppError(error, req, res));
@@ -145,11 +168,38 @@ export class HttpService {
     if (!req.socket.destroyed) answerAndClose(res, 500, 'Internal Server Error\n');
   }
 
-  /** An upgrade request (WebSocket): the same limits and proxy trust as any request, then the app's upgrade handler. */
+  #refuseEventStream(res: ServerResponse): void {
+    this.#options.longLivedMetrics?.refused('limit');
+    res.setHeader('retry-after', '1');
+    answerAndClose(res, 503, 'Service Unavailable: this worker has max-long-lived connections open\n');
+  }
+
+  #refuseUpgrade(socket: Socket, reason: LongLivedRefusal, status: number, headers = ''): void {
+    this.#options.longLivedMetrics?.refused(reason);
+    rawAnswer(socket, status, headers);
+  }
+
+  /**
+   * An upgrade request (WebSocket): the same limits and proxy trust as any request, a valid handshake,
+   * room under max-long-lived and a worker that is not draining (503 tells the client to reconnect,
+   * which reaches another worker), then the app's upgrade handler. From then on the socket is a
+   * long-lived connection, not an HTTP one.
+   */
   #onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+    const startedAt = performance.now();
     const rejection = checkRequest(req, this.#limits);
     if (rejection) return rawAnswer(socket, rejection.status);
+    if (this.#tracker.draining) return this.#refuseUpgrade(socket, 'draining', 503, 'Retry-After: 1\r\n');
+    const refusal = isWebSocketUpgrade(req) ? handshakeRefusal(req) : undefined;
+    if (refusal) {
+      this.#options.logger.debug({ url: req.url, reason: refusal.reason }, 'refused a WebSocket handshake');
+      return this.#refuseUpgrade(socket, 'handshake', refusal.status, refusal.headers);
+    }
+    if (this.#longLived.full) return this.#refuseUpgrade(socket, 'limit', 503, 'Retry-After: 1\r\n');
     if (this.#proxy.apply(req) === null) return rawAnswer(socket, 400);
+    this.#tracker.release(socket);
+    const { accessLog } = this.#options;
+    this.#longLived.addUpgrade(req, socket, accessLog && ((status) => this.#logUpgrade(accessLog, req, status, startedAt)));
     try {
       this.#options.upgrade?.(req, socket, head);
     } catch (error) {
@@ -157,6 +207,14 @@ export class HttpService {
       socket.destroy();
     }
   };
+
+  /** An upgrade's access log line, once its connection has closed: the app's status (101) and how long it was open. */
+  #logUpgrade(accessLog: AccessLog, req: IncomingMessage, status: number, startedAt: number): void {
+    // The access log reads a response; an upgrade has none, only the status the app wrote on the socket.
+    const res = new ServerResponse(req);
+    res.statusCode = status;
+    accessLog.write({ req, res, startedAt, clientAddress: this.#proxy.clientAddress(req) });
+  }
 
   /** A request node's parser refused (or a client too slow): 4xx and close, never a crash or a 5xx. */
   #onClientError = (error: NodeJS.ErrnoException, socket: Socket): void => {
@@ -222,14 +280,23 @@ export class HttpService {
     );
   }
 
-  drain(timeoutMs: number): Promise<DrainResult> {
-    return this.#tracker.drain(this.#servers, timeoutMs);
+  /**
+   * Stops accepting and finishes the requests under way within `timeoutMs`, and the long-lived
+   * connections within long-lived-timeout (long-lived.ts).
+   */
+  async drain(timeoutMs: number): Promise<ServiceDrainResult> {
+    const [result, longLived] = await Promise.all([
+      this.#tracker.drain(this.#servers, timeoutMs),
+      this.#longLived.drain(Math.min(timeoutMs, this.#options.settings.longLivedTimeout * 1000)),
+    ]);
+    return { ...result, longLivedCut: longLived.cut };
   }
 
   /** Fast stop: close listeners and every connection now. */
   destroy(): void {
     for (const server of this.#servers) if (server.listening) server.close();
     this.#tracker.destroyAll();
+    this.#longLived.destroyAll();
   }
 }
 

@@ -48,7 +48,9 @@ export class WebService {
       ...(settings.bind[0] ? { reportedAddress: settings.bind[0] } : {}),
     });
     // prom-client is loaded only where metrics are on.
-    const metrics = registry ? new (await import('../http/metrics.js')).RequestMetrics(registry.registry) : undefined;
+    const metricsModule = registry ? await import('../http/metrics.js') : undefined;
+    const metrics = registry && metricsModule ? new metricsModule.RequestMetrics(registry.registry) : undefined;
+    const longLivedMetrics = registry && metricsModule ? new metricsModule.LongLivedMetrics(registry.registry) : undefined;
     const http = new HttpService({
       settings: { ...settings, maxRequests: spec.maxRequests },
       handler: app.handle,
@@ -57,6 +59,7 @@ export class WebService {
       accessLog,
       board,
       metrics,
+      longLivedMetrics,
       onMaxRequests: () => {
         logger.info(`served ${spec.maxRequests} requests (max-requests): asking to be replaced`);
         void send({ gantry: 'recycle', reason: 'max_requests' });
@@ -77,7 +80,10 @@ export class WebService {
    * back, never lost with the process.
    */
   async drain(timeoutMs: number, handedOff: () => Promise<unknown>): Promise<void> {
-    const [{ destroyed, interrupted }] = await Promise.all([this.#http.drain(timeoutMs), handedOff()]);
+    const [{ destroyed, interrupted, longLivedCut }] = await Promise.all([this.#http.drain(timeoutMs), handedOff()]);
+    if (longLivedCut > 0) {
+      this.#logger.warn(`long-lived timeout: cut ${longLivedCut} WebSocket(s) or event stream(s) still open`);
+    }
     if (destroyed > 0) {
       this.#logger.warn(
         { interrupted: interrupted.map(({ req }) => `${req.method} ${req.url}`) },
