@@ -186,7 +186,8 @@ async function chunkTimes(url: string): Promise<number[]> {
   const started = performance.now();
   const response = await fetch(url);
   const times: number[] = [];
-  for await (const _chunk of response.body ?? []) times.push(performance.now() - started);
+  const reader = response.body?.getReader();
+  while (reader && !(await reader.read()).done) times.push(performance.now() - started);
   return times;
 }
 
