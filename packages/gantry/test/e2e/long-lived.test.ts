@@ -212,7 +212,9 @@ describeWith(nginx, 'through nginx (the template)', () => {
     expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const events = await stream.received(11);
     const gaps = events.slice(1).map((event, i) => event.at - (events[i] as { at: number }).at);
-    process.stdout.write(`event stream through nginx: gaps ${gaps.map((gap) => gap.toFixed(0)).join(', ')} ms (sent 100 ms apart)\n`);
+    process.stdout.write(
+      `event stream through nginx: gaps ${gaps.map((gap) => gap.toFixed(0)).join(', ')} ms (sent 100 ms apart)\n`,
+    );
     // Sent 100 ms apart: each arrives on its own (buffered, they would come in bursts).
     expect(Math.max(...gaps)).toBeLessThan(100 + 50);
     expect(Math.min(...gaps)).toBeGreaterThan(100 - 50);
