@@ -7,17 +7,23 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
+import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import type { AppContext } from 'gantry';
 import { assetTags } from 'gantry/assets';
 import { runInThread } from 'gantry/threads';
 import { PgBoss, fromKysely } from 'pg-boss';
 import { config } from './config/index.js';
+import { connectionOptions } from './db/connection.js';
 import { openDatabase } from './db/database.js';
 import { MessageStore } from './guestbook/messages.js';
 import { guestbookRoutes } from './guestbook/routes.js';
 import { ExportStore } from './exports/exports.js';
 import { exportRoutes } from './exports/routes.js';
 import { InvalidInput, registerProblemHandlers } from './http/problems.js';
+import { ExportFeed, MessageFeed } from './live/feeds.js';
+import { Notifications } from './live/notifications.js';
+import { WEBSOCKET_MAX_PAYLOAD, liveRoutes } from './live/routes.js';
 import { indexPage } from './page.js';
 import type { PrimesResult } from './tasks/primes.js';
 
@@ -45,7 +51,7 @@ class RequestLogsAtDebug extends LogController {
   }
 }
 
-export default function buildApp() {
+export default function buildApp(context?: AppContext) {
   const app = Fastify({
     // gantry removes X-Forwarded-* headers unless they come from a trusted proxy (forwarded-allow-ips),
     // so trusting exactly one hop is safe: request.ip is the address nginx saw, never a spoofed one.
@@ -88,7 +94,9 @@ export default function buildApp() {
 
   const database = openDatabase(config, app.log);
   app.addHook('onClose', () => database.close());
-  void app.register(guestbookRoutes(new MessageStore(database.db), guestbookAssets));
+  const messages = new MessageStore(database.db);
+  const exports = new ExportStore(database.db);
+  void app.register(guestbookRoutes(messages, guestbookAssets));
   // Web workers only send jobs (on the app's own pool); the job workers (gantry run) take them. Started
   // on the first export, so a worker whose schema is behind boots and reports it instead of failing.
   const boss = new PgBoss({ db: fromKysely(database.db), migrate: false, supervise: false, schedule: false });
@@ -100,7 +108,17 @@ export default function buildApp() {
       throw error;
     }));
   app.addHook('onClose', () => (started ? boss.stop({ graceful: false, close: false }) : undefined));
-  void app.register(exportRoutes(new ExportStore(database.db), queue));
+  void app.register(exportRoutes(exports, queue));
+
+  // Live updates, from the database's notifications (one LISTEN connection per worker, in the budget).
+  const notifications = new Notifications(connectionOptions(config), app.log);
+  const messageFeed = new MessageFeed(messages, notifications, app.log);
+  const exportFeed = new ExportFeed(exports, notifications, app.log);
+  notifications.start();
+  app.addHook('onClose', () => notifications.close());
+  // gantry hands its upgrades to Fastify's server, where this plugin takes them.
+  void app.register(fastifyWebsocket, { options: { maxPayload: WEBSOCKET_MAX_PAYLOAD } });
+  void app.register(liveRoutes({ messages, exports, messageFeed, exportFeed, workerId: context?.workerId ?? 1 }));
 
   app.get('/', (_request, reply) => reply.type('text/html; charset=utf-8').send(page(new Date())));
 

@@ -2,7 +2,7 @@
  * The guestbook page in a real browser (Debian's chromium, headless, driven by playwright-core), on the
  * local stack as `npm start` runs it (nginx, gantry, a job worker, PostgreSQL): it loads with no
  * console error and no failed request, a message posted through the form appears, so does one written
- * meanwhile by someone else (the page polls), a refusal is shown
+ * meanwhile by someone else (pushed over the page's WebSocket, through nginx), a refusal is shown
  * next to its field, an export started from the page shows its progress and then a download link, and a
  * second visit fetches no asset again. The page's budgets are measured and printed: JS and CSS
  * transferred, requests, first contentful paint. SCREENSHOT_PATH=docs/guestbook.png saves the picture

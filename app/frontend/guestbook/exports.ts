@@ -1,5 +1,8 @@
-/** The export panel: queues an export of the guestbook, shows its progress, then its download link. */
-import { Refused, getJson, postJson } from './api.js';
+/**
+ * The export panel: queues an export of the guestbook, shows its progress as the job workers report it
+ * (an event stream: /api/exports/:id/events), then its download link.
+ */
+import { Refused, postJson } from './api.js';
 
 interface ExportView {
   readonly id: number;
@@ -9,7 +12,19 @@ interface ExportView {
   readonly error: string | null;
 }
 
-const POLL_MS = 500;
+/** The export's views until it is done: completed or failed. */
+function follow(id: number, onView: (view: ExportView) => void): Promise<ExportView> {
+  return new Promise((resolve) => {
+    // EventSource reconnects by itself (a worker restarting ends the stream); closed once the export is done.
+    const source = new EventSource(`/api/exports/${id}/events`);
+    source.addEventListener('export', (event: MessageEvent<string>) => {
+      const view = JSON.parse(event.data) as ExportView;
+      if (view.status === 'queued' || view.status === 'active') return onView(view);
+      source.close();
+      resolve(view);
+    });
+  });
+}
 
 export async function startExport(panel: HTMLElement): Promise<void> {
   panel.replaceChildren();
@@ -17,13 +32,11 @@ export async function startExport(panel: HTMLElement): Promise<void> {
   const text = document.createElement('span');
   panel.append(progress, text);
   try {
-    let view = await postJson<ExportView>('/api/exports', {});
-    while (view.status === 'queued' || view.status === 'active') {
-      progress.value = view.progress;
-      text.textContent = ` ${view.status} ${view.progress} %`;
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      view = await getJson<ExportView>(`/api/exports/${view.id}`);
-    }
+    const queued = await postJson<ExportView>('/api/exports', {});
+    const view = await follow(queued.id, (current) => {
+      progress.value = current.progress;
+      text.textContent = ` ${current.status} ${current.progress} %`;
+    });
     if (view.status === 'failed') {
       text.textContent = ` failed: ${view.error ?? 'no reason given'}`;
       return;

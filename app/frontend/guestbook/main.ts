@@ -1,12 +1,14 @@
 /**
  * The guestbook page's script: the server-rendered form posts with fetch (refusals shown next to their
- * fields), new messages appear without a reload (a poll, until the live feed), and the export panel is
- * loaded on first use (a chunk of its own).
+ * fields), new messages appear without a reload (pushed over a WebSocket, /ws), and the export panel
+ * is loaded on first use (a chunk of its own).
  */
 import './guestbook.css';
 import { type Message, Refused, getJson, postJson } from './api.js';
 
-const POLL_MS = 3000;
+/** Reconnects back off from half a second to 10 s, each delay jittered so that a server's clients spread out. */
+const RECONNECT_FIRST_MS = 500;
+const RECONNECT_MAX_MS = 10_000;
 
 const form = document.querySelector<HTMLFormElement>('form.sign')!;
 const list = document.querySelector<HTMLOListElement>('ol.messages')!;
@@ -58,15 +60,28 @@ form.addEventListener('submit', (event) => {
     .finally(() => (form.querySelector('button')!.disabled = false));
 });
 
-async function poll(): Promise<void> {
-  if (document.visibilityState === 'visible') {
-    await getJson<{ messages: Message[] }>('/api/messages?limit=20')
+/**
+ * The live feed: each new message, pushed. A closed socket (the server's worker restarting sends 1001
+ * "going away") reconnects, and what came meanwhile is read once it is back.
+ */
+function follow(attempt = 0): void {
+  const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`);
+  socket.addEventListener('open', () => {
+    attempt = 0;
+    getJson<{ messages: Message[] }>('/api/messages?limit=20')
       .then(({ messages }) => show(messages))
-      .catch(() => {}); // the next poll tries again
-  }
-  setTimeout(() => void poll(), POLL_MS);
+      .catch(() => {}); // the feed goes on; a later reconnect reads again
+  });
+  socket.addEventListener('message', (event: MessageEvent<string>) => {
+    const pushed = JSON.parse(event.data) as { type: string; message?: Message };
+    if (pushed.type === 'message' && pushed.message) show([pushed.message]);
+  });
+  socket.addEventListener('close', () => {
+    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_FIRST_MS * 2 ** attempt) * (0.5 + Math.random());
+    setTimeout(() => follow(attempt + 1), delay);
+  });
 }
-setTimeout(() => void poll(), POLL_MS);
+follow();
 
 document.querySelector('#export-start')!.addEventListener('click', (event) => {
   const button = event.currentTarget as HTMLButtonElement;

@@ -14,7 +14,8 @@ export const settings = defineSettings({
     DB_CONNECTION_STRING: required('string'),
     // The password, when it is kept apart from the URL (DB_PASSWORD_FILE: a compose or Kubernetes secret).
     DB_PASSWORD: '',
-    // Connections per worker: the server's budget is workers x this (x replicas), under max_connections.
+    // Each worker's pool: the server's budget is workers x (this + 2: readiness, live updates) x replicas,
+    // under max_connections.
     DB_POOL_MAX: 10,
     // A request waits this long for a connection before it is answered 503.
     DB_CONNECT_TIMEOUT_MS: 3000,

@@ -1,6 +1,6 @@
 /**
  * A web worker's database: one node-postgres pool (a pool is per process: the server's budget is
- * workers x (DB_POOL_MAX + the readiness checks' one)), typed queries through Kysely, the pool's gauges
+ * workers x (DB_POOL_MAX + the readiness checks' one + the live updates' LISTEN)), typed queries through Kysely, the pool's gauges
  * and query durations as Prometheus metrics, and the readiness checks gantry runs for PREFIX/ready.
  * The pool never crashes the worker: a connection the server drops is logged and replaced on next use.
  */

@@ -31,7 +31,7 @@ const BUDGET_WARNING_SHARE = 0.8;
 
 /**
  * The connection budget's line. The web server counts every connection the app opens: each web worker's
- * pool and readiness connection, times the replicas, and every job worker's pool, queue and listener
+ * pool, readiness connection and live updates' LISTEN connection, times the replicas, and every job worker's pool, queue and listener
  * (JOB_WORKERS in all); the job server, its own job workers'.
  */
 function budgetLine(
@@ -45,9 +45,9 @@ function budgetLine(
   const jobWorkers = starting.kind === 'jobs' ? starting.workers : config.JOB_WORKERS;
   const jobs = jobWorkers * perJobWorker;
   const jobsPart = `${jobWorkers} job workers x (pool ${JOB_WORKER_POOL_MAX} + queue ${QUEUE_POOL_MAX} + ${QUEUE_LISTEN_CONNECTIONS} to listen)`;
-  const web = starting.workers * (config.DB_POOL_MAX + 1) * config.WEB_REPLICAS;
+  const web = starting.workers * (config.DB_POOL_MAX + 2) * config.WEB_REPLICAS;
   const webPart =
-    `${starting.workers} workers x (pool ${config.DB_POOL_MAX} + 1 for readiness)` +
+    `${starting.workers} workers x (pool ${config.DB_POOL_MAX} + 1 for readiness + 1 for live updates)` +
     `${config.WEB_REPLICAS > 1 ? ` x ${config.WEB_REPLICAS} replicas` : ''}`;
   const budget = starting.kind === 'jobs' ? jobs : web + jobs;
   const parts = starting.kind === 'jobs' ? jobsPart : `${webPart} + ${jobsPart}`;

@@ -38,6 +38,25 @@ export class MessageStore {
     return row && toMessage(row);
   }
 
+  /** Oldest first, those after `afterId` (what a live feed has not seen yet). */
+  async listAfter(afterId: number, limit: number): Promise<Message[]> {
+    const rows = await usingDatabase(() =>
+      this.#db.selectFrom('messages').selectAll().where('id', '>', afterId).orderBy('id', 'asc').limit(limit).execute(),
+    );
+    return rows.map(toMessage);
+  }
+
+  /** The newest message's id (0 for none): where a live feed starts. */
+  async latestId(): Promise<number> {
+    const row = await usingDatabase(() =>
+      this.#db
+        .selectFrom('messages')
+        .select((eb) => eb.fn.max('id').as('id'))
+        .executeTakeFirst(),
+    );
+    return row?.id ?? 0;
+  }
+
   /** Newest first; `before` continues after the last id of the previous page (keyset paging: no OFFSET scan). */
   async list({ limit, before }: ListQuery): Promise<Message[]> {
     let query = this.#db.selectFrom('messages').selectAll().orderBy('id', 'desc').limit(limit);

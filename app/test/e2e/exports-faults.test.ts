@@ -114,7 +114,14 @@ describe('the queue under faults', () => {
     for (const fault of ['SIGKILL', 'SIGHUP', 'SIGKILL', 'SIGHUP', 'SIGKILL'] as const) {
       await sleep(1500 + Math.random() * 1500);
       if (fault === 'SIGHUP') {
+        const reloads = jobs.proc.matches(/reload complete/g).length;
         jobs.proc.signal('SIGHUP');
+        // The next kill must find a worker at work: not an old one done draining, nor a new one still booting.
+        await eventually(
+          () => Promise.resolve(jobs.proc.matches(/reload complete/g).length > reloads && workerPids(jobs.proc).length === 2),
+          (settled) => settled,
+          { timeoutMs: 30_000 },
+        );
         continue;
       }
       const pids = workerPids(jobs.proc);

@@ -156,6 +156,7 @@ describe('migrations', () => {
     expect(await postgres.query('SELECT name FROM kysely_migration ORDER BY name', [], url)).toEqual([
       { name: '0001_create_messages' },
       { name: '0002_create_exports' },
+      { name: '0003_notify_changes' },
     ]);
   });
 
@@ -165,12 +166,12 @@ describe('migrations', () => {
     const dir = await mkdtemp(join(tmpdir(), 'gantry-migrations-'));
     await cp(join(REPO_ROOT, 'app/migrations'), dir, { recursive: true });
     await writeFile(
-      join(dir, '0003_broken.sql'),
+      join(dir, '0099_broken.sql'),
       'ALTER TABLE messages ADD COLUMN mood text;\nUPDATE messages SET mood = (1 / 0)::text;\n',
     );
     const outcome = await migrate(url, [dir]);
     expect(outcome.code).toBe(1);
-    expect(outcome.stdout).toContain('migration 0003_broken: FAILED');
+    expect(outcome.stdout).toContain('migration 0099_broken: FAILED');
     expect(outcome.stderr).toContain('division by zero');
     const columns = await postgres.query<{ column_name: string }>(
       "SELECT column_name FROM information_schema.columns WHERE table_name = 'messages'",
@@ -186,14 +187,16 @@ describe('migrations', () => {
   it('a worker whose schema is behind is not ready until they run, then is by itself', async () => {
     const url = await postgres.freshDatabase();
     const { proc, url: app } = await serveApp(url);
-    expect(proc.output).toContain('the schema is behind (0001_create_messages, 0002_create_exports not applied)');
+    expect(proc.output).toContain(
+      'the schema is behind (0001_create_messages, 0002_create_exports, 0003_notify_changes not applied)',
+    );
     const unready = await request(`${app}/_gantry/ready`);
     expect(unready.status).toBe(503);
     expect(unready.body).toContain(
-      'schema: 2 migration(s) not applied (0001_create_messages, 0002_create_exports): run the migrations (npm run migrate)',
+      'schema: 3 migration(s) not applied (0001_create_messages, 0002_create_exports, 0003_notify_changes): run the migrations (npm run migrate)',
     );
     expect((await request(`${app}/_gantry/live`)).status).toBe(200);
-    await proc.waitFor(/not ready: schema: 2 migration/);
+    await proc.waitFor(/not ready: schema: 3 migration/);
     expect((await migrate(url)).code).toBe(0);
     // Every worker is ready again: four probes in a row (round-robin reaches both) answer 200.
     const probes = () => Promise.all([1, 2, 3, 4].map(() => request(`${app}/_gantry/ready`)));
