@@ -178,7 +178,10 @@ export async function nginxFront(name: string, upstreamPort: number, options: { 
   const child = await startNginx(name, templates, {
     NGINX_LISTEN: `127.0.0.1:${port}`,
     GANTRY_UPSTREAM: `127.0.0.1:${upstreamPort}`,
-    GANTRY_EDGE_CONF: await writeLocalEdge(edge, ROOT, edgeDir),
+    ...(await writeLocalEdge(edge, ROOT, edgeDir).then(({ edgeConf, tlsConf }) => ({
+      GANTRY_EDGE_CONF: edgeConf,
+      GANTRY_TLS_CONF: tlsConf,
+    }))),
     CEILING_LISTEN: `127.0.0.1:${ceilingPort}`,
   });
   return {

@@ -131,6 +131,12 @@ export const ERRORS = {
     doc: 'The nginx template directory is missing or empty, or a template uses a `${VARIABLE}` nobody sets.',
     fix: 'Check `--nginx-templates` (unset: gantry’s own template) and the variables its templates use.',
   },
+  TLS: {
+    code: 'GANTRY_ERR_TLS',
+    exit: ExitCode.USAGE,
+    doc: "The local stack's HTTPS could not be set up: a certificate or key file that cannot be read, or no `openssl` to make a self-signed certificate with.",
+    fix: 'Point `--tls-certificate` and `--tls-key` at readable PEM files, or install openssl (apt-get install openssl) for the self-signed one.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorName = keyof typeof ERRORS;

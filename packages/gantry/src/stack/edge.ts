@@ -18,6 +18,7 @@
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Codec, InvalidValue, stringOnly } from '../settings/codecs.js';
+import { HSTS_MAX_AGE_S, type TlsFiles, renderTls } from './tls.js';
 
 export interface StaticMount {
   /** The URL prefix: "/_next/static/", or "/" for files at the root (a framework's public/). */
@@ -154,21 +155,36 @@ export function renderEdge(
   return `${lines.join('\n')}\n`;
 }
 
-/** For the local stack: edge.conf in `outDir`, pointing at the mounts' own directories. */
-export async function writeLocalEdge(settings: EdgeSettings, cwd: string, outDir: string): Promise<string> {
-  const emptyDir = join(outDir, 'empty');
-  await mkdir(emptyDir, { recursive: true });
-  const file = join(outDir, 'edge.conf');
-  await writeFile(
-    file,
-    renderEdge(settings, (mount) => resolve(cwd, mount.dir), emptyDir),
-  );
-  return file;
+/** The files the template includes: GANTRY_EDGE_CONF and GANTRY_TLS_CONF. */
+export interface EdgeFiles {
+  readonly edgeConf: string;
+  readonly tlsConf: string;
 }
 
 /**
+ * For the local stack: edge.conf in `outDir`, pointing at the mounts' own directories, and tls.conf
+ * (the edge's TLS with `tls`, else none).
+ */
+export async function writeLocalEdge(settings: EdgeSettings, cwd: string, outDir: string, tls?: TlsFiles): Promise<EdgeFiles> {
+  const emptyDir = join(outDir, 'empty');
+  await mkdir(emptyDir, { recursive: true });
+  const edgeConf = join(outDir, 'edge.conf');
+  await writeFile(
+    edgeConf,
+    renderEdge(settings, (mount) => resolve(cwd, mount.dir), emptyDir),
+  );
+  const tlsConf = join(outDir, 'tls.conf');
+  await writeFile(tlsConf, renderTls(tls));
+  return { edgeConf, tlsConf };
+}
+
+/** Where the nginx image finds its certificate and key with tls.conf: compose's secrets (or Kubernetes', mounted there). */
+export const IMAGE_TLS_FILES = { certificate: '/run/secrets/tls_certificate', key: '/run/secrets/tls_key' } as const;
+
+/**
  * For an image: each mount's directory copied into `outDir/static/<i>`, and `outDir/edge.conf`
- * pointing at the copies as they will be at `servedFrom` in the image (by default `outDir` itself).
+ * pointing at the copies as they will be at `servedFrom` in the image (by default `outDir` itself); and
+ * the two TLS choices the image's GANTRY_TLS_CONF picks between: no-tls.conf, and tls.conf (IMAGE_TLS_FILES).
  */
 export async function buildEdge(settings: EdgeSettings, cwd: string, outDir: string, servedFrom = outDir): Promise<string> {
   const mounts = [...settings.static, ...settings.immutableStatic];
@@ -181,5 +197,7 @@ export async function buildEdge(settings: EdgeSettings, cwd: string, outDir: str
     file,
     renderEdge(settings, (_, i) => join(servedFrom, 'static', String(i)), join(servedFrom, 'empty')),
   );
+  await writeFile(join(outDir, 'no-tls.conf'), renderTls(undefined));
+  await writeFile(join(outDir, 'tls.conf'), renderTls({ ...IMAGE_TLS_FILES, hstsMaxAge: HSTS_MAX_AGE_S }));
   return file;
 }

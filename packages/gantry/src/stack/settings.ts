@@ -1,6 +1,6 @@
 /** `gantry stack` settings: the local nginx + gantry pair (flags --nginx-port..., env GANTRY_NGINX_PORT...). */
 import { fileURLToPath } from 'node:url';
-import { integer, list, optionalPath, optionalText, text } from '../settings/codecs.js';
+import { boolean, integer, list, optionalPath, optionalText, text } from '../settings/codecs.js';
 import { type SettingsOf, defineRegistry } from '../settings/registry.js';
 import { devServerCodec, staticMountCodec } from './edge.js';
 
@@ -82,6 +82,24 @@ export const stackSettings = defineRegistry({
     default: 1,
     section: 'Local stack',
     doc: 'How many job workers the stack runs, with jobs.',
+  },
+  tls: {
+    codec: boolean(),
+    default: false,
+    section: 'Edge',
+    doc: 'nginx speaks HTTPS and HTTP/2 on nginx-port (plain HTTP sent there is redirected), with HSTS: with tls-certificate and tls-key, or a self-signed certificate for localhost made in the run directory (openssl; HSTS max-age 0 then). The local stack only; the nginx image takes the same from tls.conf (README).',
+  },
+  tlsCertificate: {
+    codec: optionalPath('FILE'),
+    default: null,
+    section: 'Edge',
+    doc: "With tls: the certificate (PEM, the chain after it), e.g. a compose or Kubernetes secret's file.",
+  },
+  tlsKey: {
+    codec: optionalPath('FILE'),
+    default: null,
+    section: 'Edge',
+    doc: "With tls: the certificate's private key (PEM).",
   },
   runDir: {
     codec: text('DIR'),

@@ -20,6 +20,7 @@ import { type LocalPostgres, startLocalPostgres } from './postgres.js';
 import { writeLocalEdge } from './edge.js';
 import { GANTRY_TEMPLATES, type StackSettings } from './settings.js';
 import { renderTemplateDir } from './template.js';
+import { type TlsFiles, givenTlsFiles, selfSignedTls } from './tls.js';
 
 export interface StackOptions {
   readonly settings: StackSettings;
@@ -117,6 +118,24 @@ async function snapshot(dir: string): Promise<string> {
   return JSON.stringify([names, contents]);
 }
 
+/** The edge's certificate with --tls: the one given, or a self-signed one kept in the run directory (it survives a restart). */
+async function stackTls(settings: StackSettings, cwd: string, runDir: string): Promise<TlsFiles | undefined> {
+  const { tls, tlsCertificate, tlsKey } = settings;
+  if (!tls) {
+    if (tlsCertificate !== null || tlsKey !== null)
+      throw new GantryError(ErrorCode.TLS, 'tls-certificate and tls-key need tls (--tls, GANTRY_TLS=1).');
+    return undefined;
+  }
+  if ((tlsCertificate === null) !== (tlsKey === null)) {
+    throw new GantryError(
+      ErrorCode.TLS,
+      'Give both tls-certificate and tls-key, or neither (a self-signed certificate is made).',
+    );
+  }
+  if (tlsCertificate !== null && tlsKey !== null) return givenTlsFiles(resolve(cwd, tlsCertificate), resolve(cwd, tlsKey));
+  return selfSignedTls(join(runDir, 'tls'));
+}
+
 /**
  * Renders the templates into the run directory and checks the result with nginx -t. Returns nginx's
  * arguments, and whether the rendered config differs from what was there.
@@ -132,7 +151,8 @@ async function configureNginx(
   const before = (await snapshot(confDir)) + (await snapshot(edgeDir));
   await rm(confDir, { recursive: true, force: true });
   await mkdir(confDir, { recursive: true });
-  const edgeConf = await writeLocalEdge(
+  const tls = await stackTls(settings, cwd, runDir);
+  const { edgeConf, tlsConf } = await writeLocalEdge(
     {
       static: settings.static,
       immutableStatic: settings.immutableStatic,
@@ -143,11 +163,13 @@ async function configureNginx(
     },
     cwd,
     edgeDir,
+    tls,
   );
   await renderTemplateDir(settings.nginxTemplates === null ? GANTRY_TEMPLATES : resolve(cwd, settings.nginxTemplates), confDir, {
-    NGINX_LISTEN: `127.0.0.1:${settings.nginxPort}`,
+    NGINX_LISTEN: `127.0.0.1:${settings.nginxPort}${tls ? ' ssl http2' : ''}`,
     GANTRY_UPSTREAM: `127.0.0.1:${settings.appPort}`,
     GANTRY_EDGE_CONF: edgeConf,
+    GANTRY_TLS_CONF: tlsConf,
   });
   const args = await prepareNginx(install, runDir);
   return { args, changed: (await snapshot(confDir)) + (await snapshot(edgeDir)) !== before };
@@ -344,7 +366,11 @@ async function runServers(options: StackOptions, { env, nginx, nginxArgs, databa
   }
 
   const lines = [
-    ...(nginx ? [`  http://127.0.0.1:${settings.nginxPort}/  nginx ${nginx.version}: static files, proxy to gantry`] : []),
+    ...(nginx
+      ? [
+          `  ${settings.tls ? 'https' : 'http'}://127.0.0.1:${settings.nginxPort}/  nginx ${nginx.version}: static files, proxy to gantry${settings.tls ? ' (HTTP/2)' : ''}`,
+        ]
+      : []),
     `  http://127.0.0.1:${settings.appPort}/  gantry serve, directly`,
     ...(database ? [`  ${database.url}  PostgreSQL ${database.version} (data in ${join(runDir, 'postgres')})`] : []),
     ...(options.jobs ? [`  job workers: ${settings.jobWorkers} x ${settings.jobs} (gantry run)`] : []),

@@ -38,9 +38,18 @@ describeWith(nginx, 'the nginx template', () => {
     ],
   ])('passes nginx -t as rendered for %s', async (_, listen, upstream, mounts) => {
     const edgeDir = await mkdtemp(join(tmpdir(), 'gantry-edge-'));
-    const edge = await writeLocalEdge({ ...mounts, limitRequestBody: 10_485_760, healthPrefix: '/_gantry' }, edgeDir, edgeDir);
+    const { edgeConf, tlsConf } = await writeLocalEdge(
+      { ...mounts, limitRequestBody: 10_485_760, healthPrefix: '/_gantry' },
+      edgeDir,
+      edgeDir,
+    );
     await expect(
-      check(GANTRY_TEMPLATES, { NGINX_LISTEN: listen, GANTRY_UPSTREAM: upstream, GANTRY_EDGE_CONF: edge }),
+      check(GANTRY_TEMPLATES, {
+        NGINX_LISTEN: listen,
+        GANTRY_UPSTREAM: upstream,
+        GANTRY_EDGE_CONF: edgeConf,
+        GANTRY_TLS_CONF: tlsConf,
+      }),
     ).resolves.toBeDefined();
   });
 
