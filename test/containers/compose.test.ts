@@ -14,6 +14,7 @@ import { request, waitForHttp } from '../../packages/gantry/test/helpers/http.js
 import { REPO_ROOT } from '../../packages/gantry/test/helpers/process.js';
 import { type Engine, PROJECT, compose, containers, docker, startEngine, tearDown, waitHealthy } from './harness.js';
 import { stopwatch } from '../support/timings.js';
+import { type TestSocket, openSocket } from '../support/websocket-client.js';
 
 const EDGE = 'http://127.0.0.1:1337';
 const DIRECT = 'http://127.0.0.1:8085';
@@ -265,7 +266,7 @@ describe('the compose deployment', () => {
     await chmod(broken, 0o755);
     await cp(join(REPO_ROOT, 'app/migrations'), broken, { recursive: true });
     await writeFile(
-      join(broken, '0003_broken.sql'),
+      join(broken, '0099_broken.sql'),
       'ALTER TABLE messages ADD COLUMN mood text;\nUPDATE messages SET mood = (1 / 0)::text;\n',
     );
     // The next deploy: the containers go, the database volume stays (podman cannot `up` over a running
@@ -297,5 +298,48 @@ describe('the compose deployment', () => {
     // Each of nginx's worker processes balances on its own, so the split is fair rather than exact.
     expect(servers.size).toBe(3);
     for (const count of servers.values()) expect(count).toBeGreaterThanOrEqual(5);
+
+    // The live feed through nginx: a message posted through one replica reaches WebSockets on all three
+    // (each replica's workers hear the database's NOTIFY).
+    const feeds: TestSocket[] = [];
+    const reached = new Set<string>();
+    while (reached.size < 3 && feeds.length < 60) {
+      const feed = await openSocket(`${EDGE.replace('http:', 'ws:')}/ws`);
+      reached.add((JSON.parse(await feed.message(/"welcome"/)) as { server: string }).server);
+      feeds.push(feed);
+    }
+    expect(reached.size).toBe(3);
+    const posted = performance.now();
+    const reply = await request(`${EDGE}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ author: 'compose', body: 'to every replica' }),
+    });
+    expect(reply.status).toBe(201);
+    await Promise.all(feeds.map((feed) => feed.message(/"to every replica"/)));
+    timings["live feed: post to the last of all replicas' sockets (s)"] = Math.round(performance.now() - posted) / 1000;
+    for (const feed of feeds) feed.socket.close(1000);
+  });
+
+  it('serves HTTPS and HTTP/2 with the TLS overlay: the certificate from secrets, HSTS, plain HTTP redirected', async () => {
+    await up({}, ['docker-compose.yml', 'docker-compose.tls.yml']);
+    const certificate = join(REPO_ROOT, 'secrets', 'tls_certificate');
+    const run = promisify(execFile);
+    const curl = await run('curl', [
+      '-sS',
+      '--http2',
+      '--cacert',
+      certificate,
+      '-D',
+      '-',
+      '-o',
+      '/dev/null',
+      'https://localhost:1337/',
+    ]);
+    expect(curl.stdout).toMatch(/^HTTP\/2 200/);
+    expect(curl.stdout).toMatch(/\r\nstrict-transport-security: max-age=31536000\r\n/);
+    const plain = await fetch(`${EDGE}/guestbook`, { redirect: 'manual' });
+    expect(plain.status).toBe(301);
+    expect(plain.headers.get('location')).toBe('https://127.0.0.1:1337/guestbook');
   });
 });

@@ -4,6 +4,7 @@
  * (/api/exports/:id/events). Messages reach every worker and replica through the database's
  * notifications (feeds.ts); gantry closes these connections gracefully when a worker drains.
  */
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { ExportStore, ExportView } from '../exports/exports.js';
 import type { Message, MessageStore } from '../guestbook/messages.js';
@@ -22,14 +23,14 @@ export interface LiveRoutesOptions {
   readonly exports: ExportStore;
   readonly messageFeed: MessageFeed;
   readonly exportFeed: ExportFeed;
-  /** Which of the server's workers this is (gantry's workerId), in a WebSocket's welcome. */
+  /** Which of the server's workers this is (gantry's workerId), in a WebSocket's welcome with the host (a container, when scaled out). */
   readonly workerId: number;
 }
 
 export function liveRoutes({ messages, exports, messageFeed, exportFeed, workerId }: LiveRoutesOptions) {
   return (app: FastifyInstance, _options: unknown, done: () => void): void => {
     app.get('/ws', { websocket: true }, (socket) => {
-      socket.send(JSON.stringify({ type: 'welcome', worker: workerId }));
+      socket.send(JSON.stringify({ type: 'welcome', worker: workerId, server: hostname() }));
       const unsubscribe = messageFeed.subscribe((message) => socket.send(JSON.stringify({ type: 'message', message })));
       // A client that vanished without a close (a dropped network) answers no ping: it is let go.
       let alive = true;
