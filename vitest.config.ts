@@ -62,6 +62,14 @@ export default defineConfig({
         },
       },
       {
+        // deploy/kubernetes rendered (kubectl kustomize), validated and checked offline: npm run test:kubernetes.
+        test: {
+          name: 'kubernetes',
+          include: ['test/kubernetes/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
         // The container deployment on a Docker engine or podman: minutes, not seconds; npm run test:containers.
         test: {
           name: 'containers',

@@ -10,6 +10,7 @@ import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../logge
 
 export type { LogFormat, LogLevel };
 import { allowedAddressCodec, headerMapCodec } from './http/proxy.js';
+import { workersCodec } from './workers-setting.js';
 
 export const APP_KINDS = ['auto', 'factory', 'listener'] as const;
 export type AppKind = (typeof APP_KINDS)[number];
@@ -24,10 +25,10 @@ export const serverSettings = defineRegistry({
     repeatable: true,
   },
   workers: {
-    codec: integer({ min: 1, max: 1024 }),
+    codec: workersCodec,
     default: 2,
     section: 'Worker processes',
-    doc: 'Number of worker processes, each running the app on its own event loop.',
+    doc: "Number of worker processes, each running the app on its own event loop; auto: one per CPU this process may use, its container's CPU quota (cgroup cpu.max, a Kubernetes pod's limits.cpu) when it has one, logged at start.",
     short: 'w',
   },
   threads: {

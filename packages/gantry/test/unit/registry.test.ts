@@ -63,7 +63,7 @@ describe('the settings registry', () => {
     expect(problems).toEqual([
       'wrokers (config file gantry.config.ts) is not a setting; did you mean workers?',
       'bind: "localhost" from flag --bind is not valid; expected HOST:PORT, [IPV6]:PORT or unix:PATH',
-      'workers: 0 from config file gantry.config.ts is not valid; expected an integer >= 1 and <= 1024',
+      "workers: 0 from config file gantry.config.ts is not valid; expected an integer >= 1 and <= 1024, or auto (one per CPU of the container's quota, else of the machine)",
       'keepAlive: "soon" from env GANTRY_KEEP_ALIVE is not valid; expected a number of seconds >= 1',
       'forwardedAllowIps: "10.0.0.0/99" from env GANTRY_FORWARDED_ALLOW_IPS is not valid; expected *, an IP address or a CIDR range (10.0.0.0/8, fd00::/8)',
       'logLevel: "loud" from flag --log-level is not valid; expected one of debug, info, warn, error, fatal, silent',

@@ -38,6 +38,7 @@ import type { StatusServer } from './status-server.js';
 import { preloadApp, runStartUpSteps } from './start-up.js';
 import { Succession } from './succession.js';
 import { type BootFailure, WorkerRecord } from './worker-record.js';
+import { autoWorkers } from '../workers-setting.js';
 
 const WORKER_MAIN = fileURLToPath(new URL('../worker/main.js', import.meta.url));
 const TICK_MS = 1000;
@@ -129,7 +130,9 @@ export class Arbiter {
       cluster.setupPrimary({ exec: WORKER_MAIN, args: [] });
       cluster.on('message', this.#onClusterMessage);
       cluster.on('exit', this.#onClusterExit);
-      this.#log.info(`starting gantry for ${this.#options.app} with ${this.#target} workers (primary pid ${process.pid})`);
+      const auto = autoWorkers();
+      const why = auto ? `, workers auto: ${auto.source}` : '';
+      this.#log.info(`starting gantry for ${this.#options.app} with ${this.#target} workers (primary pid ${process.pid}${why})`);
       for (let slot = 1; slot <= this.#target; slot++) this.#spawn(slot);
       stopWatching = this.#settings.reload ? this.#watchForReload() : undefined;
       while (!(this.#state === 'stopping' && this.#workers.size === 0)) {
