@@ -2,7 +2,9 @@
  * A worker's HTTP side: one node:http server per bind address, all feeding one request pipeline:
  * limits and framing checks, proxy trust, in-flight tracking, error containment, access log, and a
  * count for max-requests. Bad input is answered 4xx and closed: a bad head before the app is called, a
- * bad streamed body as it arrives (the app, already called, sees its read of the body fail).
+ * bad streamed body as it arrives (the app, already called, sees its read of the body fail). Upgrades
+ * (WebSockets) and event streams are long-lived connections besides (long-lived.ts): checked the same
+ * way, then counted, limited and drained apart from requests.
  */
 import { type IncomingMessage, STATUS_CODES, type Server, ServerResponse, createServer } from 'node:http';
 import type { Socket } from 'node:net';
