@@ -43,8 +43,14 @@ async function dockerEngine(): Promise<boolean> {
   }
 }
 
-async function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 600_000): Promise<string> {
-  const { stdout, stderr } = await exec(command, [...args], { cwd: REPO_ROOT, env, timeout: timeoutMs, maxBuffer: 64 << 20 });
+async function run(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 600_000,
+  cwd = REPO_ROOT,
+): Promise<string> {
+  const { stdout, stderr } = await exec(command, [...args], { cwd, env, timeout: timeoutMs, maxBuffer: 64 << 20 });
   return stdout + stderr;
 }
 
@@ -56,7 +62,9 @@ export async function startEngine(): Promise<Engine> {
   }
   if (!existsSync(KIT)) throw new Error(`no Docker engine, and no container kit at ${KIT}`);
   const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: PODMAN_SOCKET, BUILDAH_FORMAT: 'docker' };
-  await run('bash', [join(KIT, 'setup-podman.sh')], { ...env, WITH_DOCKER_COMPOSE: '1', SERVICE: '1' });
+  // From /: the API service it starts outlives this run, and must not keep a checkout as its working
+  // directory (one removed under it makes every container start fail: conmon cannot get its cwd).
+  await run('bash', [join(KIT, 'setup-podman.sh')], { ...env, WITH_DOCKER_COMPOSE: '1', SERVICE: '1' }, 600_000, '/');
   await run('bash', [join(KIT, 'build-standin-images.sh')], env);
   const driver: ChildProcess = spawn('bash', [join(KIT, 'healthcheck-driver.sh')], {
     env: { ...env, INTERVAL: '1' },
