@@ -105,7 +105,10 @@ describeWith(podman, 'the dev overlay on podman kube play', () => {
   }, 900_000);
 
   afterAll(async () => {
-    if (playFile) await run('podman', ['kube', 'down', playFile]).catch(() => {});
+    if (!playFile) return;
+    await run('podman', ['kube', 'down', playFile]).catch(() => {});
+    // podman 4.3 keeps the volume it made for the ConfigMap after `kube down`; a later run must not reuse it.
+    await run('podman', ['volume', 'rm', '-f', 'gantry-database']).catch(() => {});
   });
 
   it('serves the app from the rendered pod, unready until the migrate Job runs, then ready and writing rows', async () => {
