@@ -21,17 +21,12 @@ import { dump, loadAll } from 'js-yaml';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from '../../packages/gantry/test/helpers/http.js';
 import { REPO_ROOT, freePort } from '../../packages/gantry/test/helpers/process.js';
-import { describeWith, requirement } from '../../packages/gantry/test/helpers/requirements.js';
+import { describeWith, onPath, requirement } from '../../packages/gantry/test/helpers/requirements.js';
 import { type Engine, compose, startEngine } from '../containers/harness.js';
 
 const run = promisify(execFile);
-const has = (program: string) =>
-  run('sh', ['-c', `command -v ${program}`]).then(
-    () => true,
-    () => false,
-  );
 const podman = requirement(
-  (await has('podman')) && (await has('kubectl')),
+  (await onPath('podman')) && (await onPath('kubectl')),
   'podman and kubectl (the container kit, ../shared/containers)',
 );
 

@@ -21,7 +21,7 @@ import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../packages/gantry/test/helpers/process.js';
-import { requirement } from '../../packages/gantry/test/helpers/requirements.js';
+import { onPath, requirement } from '../../packages/gantry/test/helpers/requirements.js';
 import { stopBudgetMs } from '../../packages/gantry/src/server/messages.js';
 
 const run = promisify(execFile);
@@ -31,13 +31,7 @@ const OVERLAYS = ['dev', 'production', 'production-operators'];
 const OUR_IMAGES = ['gantry-example-web', 'gantry-example-nginx'];
 const DEV_DATABASE_IMAGE = 'postgres:18-bookworm';
 
-const kubectl = requirement(
-  await run('kubectl', ['version', '--client']).then(
-    () => true,
-    () => false,
-  ),
-  'kubectl with kustomize (https://kubernetes.io/docs/tasks/tools/)',
-);
+const kubectl = requirement(await onPath('kubectl'), 'kubectl with kustomize (https://kubernetes.io/docs/tasks/tools/)');
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rendered YAML, see the top
 type K8sObject = Record<string, any> & { apiVersion: string; kind: string; metadata: { name: string } };

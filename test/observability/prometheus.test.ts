@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from '../../packages/gantry/test/helpers/http.js';
-import { describeWith, requirement } from '../../packages/gantry/test/helpers/requirements.js';
+import { describeWith, onPath, requirement } from '../../packages/gantry/test/helpers/requirements.js';
 import { startLoad } from '../../packages/gantry/test/helpers/load.js';
 import {
   FIXTURES,
@@ -31,17 +31,7 @@ beforeAll(async () => {
 });
 afterAll(() => postgres?.destroy());
 
-const prometheus = requirement(
-  (() => {
-    try {
-      execFileSync('prometheus', ['--version'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })(),
-  'prometheus (apt-get install prometheus)',
-);
+const prometheus = requirement(await onPath('prometheus'), 'prometheus (apt-get install prometheus)');
 
 interface PromResponse {
   status: string;

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { parseWrk } from '../../bench/wrk.js';
 import { FIXTURES, REPO_ROOT, cleanUpProcesses } from '../../packages/gantry/test/helpers/process.js';
-import { describeWith, requirement } from '../../packages/gantry/test/helpers/requirements.js';
+import { describeWith, onPath, requirement } from '../../packages/gantry/test/helpers/requirements.js';
 import { nginx, startStack } from '../../packages/gantry/test/helpers/stack.js';
 
 cleanUpProcesses();
@@ -23,14 +23,7 @@ const run = promisify(execFile);
 const RELOADS = 20;
 const EVERY_MS = 3000;
 
-const wrk = requirement(
-  // wrk --version prints its version and exits 1: only a missing program counts.
-  await run('wrk', ['--version']).then(
-    () => true,
-    (error: NodeJS.ErrnoException) => error.code !== 'ENOENT',
-  ),
-  'wrk (apt-get install wrk)',
-);
+const wrk = requirement(await onPath('wrk'), 'wrk (apt-get install wrk)');
 
 /** Bursts of `size` concurrent keep-alive POSTs, about a second apart, until `until`; counts the answers. */
 async function bursts(url: string, size: number, until: number): Promise<{ ok: number; failed: Record<string, number> }> {

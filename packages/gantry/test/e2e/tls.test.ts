@@ -9,20 +9,15 @@ import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { FIXTURES, cleanUpProcesses, freePort, gantry } from '../helpers/process.js';
-import { describeWith, requirement } from '../helpers/requirements.js';
+import { describeWith, onPath, requirement } from '../helpers/requirements.js';
 import { startStack } from '../helpers/stack.js';
 import { findNginx } from '../../src/stack/nginx.js';
 
 cleanUpProcesses();
 
 const run = promisify(execFile);
-const has = (program: string) =>
-  run('sh', ['-c', `command -v ${program}`]).then(
-    () => true,
-    () => false,
-  );
 const tools = requirement(
-  (await findNginx('nginx')) !== undefined && (await has('curl')) && (await has('h2load')) && (await has('openssl')),
+  (await findNginx('nginx')) !== undefined && (await onPath('curl')) && (await onPath('h2load')) && (await onPath('openssl')),
   'nginx, curl, h2load and openssl (apt-get install nginx curl nghttp2-client openssl)',
 );
 

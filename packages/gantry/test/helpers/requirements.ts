@@ -4,12 +4,22 @@
  * the end of every run (test/support/summary-reporter.ts) lists each skip. Under CI=true a missing
  * requirement fails the run instead: CI installs everything.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe } from 'vitest';
 
 export interface Requirement {
   readonly available: boolean;
   /** What is missing and how to get it: "nginx (apt-get install nginx)". */
   readonly what: string;
+}
+
+/** Whether `program` is on PATH (found, whatever it would answer to being run). */
+export function onPath(program: string): Promise<boolean> {
+  return promisify(execFile)('sh', ['-c', 'command -v "$1"', 'sh', program]).then(
+    () => true,
+    () => false,
+  );
 }
 
 export function requirement(available: boolean, what: string): Requirement {
