@@ -3,6 +3,39 @@
  * what it received and how it closed, and an event-stream reader over fetch.
  */
 
+/** What a client has received so far, and a wait for what is still to come. */
+class Inbox<T> {
+  readonly items: T[] = [];
+  readonly #waiting = new Set<() => void>();
+
+  push(item: T): void {
+    this.items.push(item);
+    for (const wake of this.#waiting) wake();
+  }
+
+  /** Resolves with `pick`'s first answer other than undefined, now or as items arrive; rejects with `failure()` after `timeoutMs`. */
+  until<R>(pick: () => R | undefined, timeoutMs: number, failure: () => string): Promise<R> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = pick();
+        if (found === undefined) return;
+        cleanup();
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(failure()));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.#waiting.delete(check);
+      };
+      this.#waiting.add(check);
+      check();
+    });
+  }
+}
+
 export interface Closed {
   readonly code: number;
   readonly reason: string;
@@ -22,36 +55,20 @@ export interface TestSocket {
 /** Opens a WebSocket and resolves once it is open (rejects if it closes first or takes over 10 s). */
 export function openSocket(url: string, protocols?: string | string[]): Promise<TestSocket> {
   const socket = new WebSocket(url, protocols);
-  const messages: string[] = [];
-  const waiting = new Set<() => void>();
-  socket.addEventListener('message', (event) => {
-    messages.push(typeof event.data === 'string' ? event.data : '(binary)');
-    for (const wake of waiting) wake();
-  });
+  const inbox = new Inbox<string>();
+  const messages = inbox.items;
+  socket.addEventListener('message', (event) => inbox.push(typeof event.data === 'string' ? event.data : '(binary)'));
   const closed = new Promise<Closed>((resolve) =>
     socket.addEventListener('close', (event) =>
       resolve({ code: event.code, reason: event.reason, wasClean: event.wasClean, at: performance.now() }),
     ),
   );
   const message = (pattern: RegExp, timeoutMs = 10_000) =>
-    new Promise<string>((resolve, reject) => {
-      const check = () => {
-        const found = messages.find((text) => pattern.test(text));
-        if (found === undefined) return;
-        cleanup();
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`no message matching ${pattern} within ${timeoutMs} ms (got ${JSON.stringify(messages.slice(-5))})`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        waiting.delete(check);
-      };
-      waiting.add(check);
-      check();
-    });
+    inbox.until(
+      () => messages.find((text) => pattern.test(text)),
+      timeoutMs,
+      () => `no message matching ${pattern} within ${timeoutMs} ms (got ${JSON.stringify(messages.slice(-5))})`,
+    );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${url}: not open within 10 s`)), 10_000);
     socket.addEventListener('open', () => {
@@ -88,8 +105,8 @@ export interface EventStream {
 export async function openEventStream(url: string, headers: Record<string, string> = {}): Promise<EventStream> {
   const abort = new AbortController();
   const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
-  const events: StreamedEvent[] = [];
-  const waiting = new Set<() => void>();
+  const inbox = new Inbox<StreamedEvent>();
+  const events = inbox.items;
   const read = async (): Promise<boolean> => {
     if (!response.body) return true;
     const decoder = new TextDecoder();
@@ -110,13 +127,12 @@ export async function openEventStream(url: string, headers: Record<string, strin
             fields.set(name, [...(fields.get(name) ?? []), value]);
           }
           if (!fields.has('data')) continue;
-          events.push({
+          inbox.push({
             id: fields.get('id')?.at(-1),
             event: fields.get('event')?.at(-1),
             data: (fields.get('data') ?? []).join('\n'),
             at: performance.now(),
           });
-          for (const wake of waiting) wake();
         }
       }
       return true;
@@ -126,22 +142,10 @@ export async function openEventStream(url: string, headers: Record<string, strin
   };
   const ended = read();
   const received = (count: number, timeoutMs = 10_000) =>
-    new Promise<StreamedEvent[]>((resolve, reject) => {
-      const check = () => {
-        if (events.length < count) return;
-        cleanup();
-        resolve(events.slice(0, count));
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`${url}: ${events.length} of ${count} events within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        waiting.delete(check);
-      };
-      waiting.add(check);
-      check();
-    });
+    inbox.until(
+      () => (events.length < count ? undefined : events.slice(0, count)),
+      timeoutMs,
+      () => `${url}: ${events.length} of ${count} events within ${timeoutMs} ms`,
+    );
   return { status: response.status, headers: response.headers, events, ended, received, close: () => abort.abort() };
 }
