@@ -63,9 +63,12 @@ async function networkLog(page: Page): Promise<{ client: CDPSession; fetched: Ma
     const fromCache = seen.fromDiskCache || servedFromCache.has(requestId);
     fetched.set(requestId, { url: seen.url, type: seen.type, fromCache, encodedBytes: fromCache ? 0 : encodedDataLength });
   });
-  client.on('Network.loadingFailed', ({ requestId, errorText }) =>
-    failed.push(`${byId.get(requestId)?.url ?? requestId}: ${errorText}`),
-  );
+  client.on('Network.loadingFailed', ({ requestId, errorText, canceled, type }) => {
+    // The export panel closes its event stream once the export is done, which may beat the server's own end of
+    // it: Chromium logs that as a canceled load. The page's choice, not a failure.
+    if (canceled === true && type === 'EventSource') return;
+    failed.push(`${byId.get(requestId)?.url ?? requestId}: ${errorText}`);
+  });
   await client.send('Network.enable');
   return { client, fetched, failed };
 }
