@@ -5,8 +5,9 @@
  * nginx is reloaded so that its pooled connections to the upstream are made anew: which upstream worker
  * holds how many of them is decided when they open (and is often uneven), and kept connections would
  * carry one draw through every round, defeating the medians. Settings: BENCH_ROUNDS (5),
- * BENCH_SECONDS (5). Writes bench/results/ and README's benchmark table; `--publish` writes them again
- * from bench/results/latest.json.
+ * BENCH_SECONDS (5). Writes bench/results/ and README's benchmark table; then the database-backed suite
+ * (techempower/suite.ts). `--suite=hello` or `--suite=db` runs one of them; `--publish` writes both
+ * suites' outputs again from bench/results/.
  */
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
@@ -29,11 +30,14 @@ import {
 import { type SequentialResult, sequential } from './sequential.js';
 import { type WrkResult, wrk } from './wrk.js';
 import { log, median } from './results-file.js';
+import { publishTechEmpower, runTechEmpower } from './techempower/suite.js';
+import type { TechEmpowerResults } from './techempower/report.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const HELLO_NODE = join(ROOT, 'bench/apps/hello-node.mjs');
 const HELLO_FETCH = join(ROOT, 'bench/apps/hello-fetch.mjs');
+const HONO = join(ROOT, 'bench/apps/hono');
 
 interface Contender {
   readonly key: string;
@@ -88,6 +92,10 @@ async function main(): Promise<void> {
   const bare = await bareCluster();
   const gantry = await gantryServe('gantry', HELLO_NODE);
   const gantryFetch = await gantryServe('gantry fetch', HELLO_FETCH);
+  // One Hono app, three fetch adapters, all under gantry: gantry's own, and two well-kept ones as node listeners.
+  const honoGantry = await gantryServe('hono, gantry adapter', join(HONO, 'app.mjs'));
+  const honoNodeServer = await gantryServe('hono, @hono/node-server', join(HONO, 'node-server.mjs'));
+  const honoSrvx = await gantryServe('hono, srvx', join(HONO, 'srvx.mjs'));
   const nginxBare = await nginxFront('nginx -> bare', Number(new URL(bare.url).port));
   const nginxGantry = await nginxFront('nginx -> gantry', Number(new URL(gantry.url).port));
   // The example app needs its database to start (its page itself does not query it).
@@ -108,11 +116,15 @@ async function main(): Promise<void> {
     { key: 'bare', label: 'bare node:cluster (direct)', url: bare.url },
     { key: 'gantry', label: 'gantry, node listener (direct)', url: gantry.url },
     { key: 'gantryFetch', label: 'gantry, fetch app (direct)', url: gantryFetch.url },
+    { key: 'honoGantry', label: "Hono app, gantry's fetch adapter (direct)", url: honoGantry.url },
+    { key: 'honoNodeServer', label: 'Hono app, @hono/node-server (direct)', url: honoNodeServer.url },
+    { key: 'honoSrvx', label: "Hono app, srvx's node adapter (direct)", url: honoSrvx.url },
     { key: 'nginxBare', label: 'nginx -> bare node:cluster', url: nginxBare.url, before: nginxBare.freshConnections },
     { key: 'nginxGantry', label: 'nginx -> gantry', url: nginxGantry.url, before: nginxGantry.freshConnections },
     { key: 'example', label: 'nginx -> gantry -> example app (Fastify)', url: edge.url, before: edge.freshConnections },
     ...(seed ? [{ key: 'seed', label: 'seed: nginx -> gunicorn -> Flask', url: seed.url }] : []),
     { key: 'static', label: 'nginx static file', url: `${edge.url}static/secret.txt` },
+    { key: 'staticMinimal', label: 'nginx static file, minimal config', url: `${edge.staticCeilingUrl}secret.txt` },
     { key: 'ceiling', label: 'nginx return 200 (ceiling)', url: edge.ceilingUrl },
   ];
   const runs = await rounds(contenders);
@@ -194,6 +206,7 @@ async function main(): Promise<void> {
   };
   const reusePort = { roundRobin: side('rr', rrReload.failures), reusePort: side('reusePort', rpReload.failures) };
   stopAll();
+  await stopDatabase();
 
   const results: Results = {
     date: new Date().toISOString(),
@@ -213,12 +226,22 @@ async function main(): Promise<void> {
   await publish(results);
 }
 
-/** `--publish`: render the outputs again from bench/results/latest.json (after a change to the report). */
+/** `--publish`: render the outputs again from bench/results/ (after a change to the report). */
 async function republish(): Promise<void> {
-  await publish(JSON.parse(await readFile(join(ROOT, 'bench/results/latest.json'), 'utf8')) as Results);
+  const results = (name: string) =>
+    readFile(join(ROOT, `bench/results/${name}.json`), 'utf8').then((text) => JSON.parse(text) as unknown);
+  await publish((await results('latest')) as Results);
+  await publishTechEmpower((await results('techempower')) as TechEmpowerResults);
 }
 
-(process.argv.includes('--publish') ? republish() : main())
+/** Both suites, or one: `--suite=hello` (the hello-world and reload figures) or `--suite=db` (the database-backed one). */
+async function runSuites(): Promise<void> {
+  const suite = /^--suite=(\w+)$/.exec(process.argv.find((arg) => arg.startsWith('--suite=')) ?? '')?.[1];
+  if (suite !== 'db') await main();
+  if (suite !== 'hello') await publishTechEmpower(await runTechEmpower());
+}
+
+(process.argv.includes('--publish') ? republish() : runSuites())
   .catch((error: unknown) => {
     log(`benchmark failed: ${(error as Error).stack ?? String(error)}`);
     process.exitCode = 1;

