@@ -318,7 +318,12 @@ export function cpuSeconds(pids: readonly number[]): number {
   return seconds;
 }
 
-/** Each process's name and resident memory (MiB). */
+/** Each process's name (the checkout's path in it shown as ".", as PM2's workers are named after it) and resident memory (MiB). */
 export function processMemory(pids: readonly number[]): { pid: number; name: string; rssMiB: number }[] {
-  return pids.map((pid) => ({ pid, name: readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), rssMiB: rssMiB(pid) }));
+  const checkout = ROOT.replace(/\/$/, '');
+  return pids.map((pid) => ({
+    pid,
+    name: readFileSync(`/proc/${pid}/comm`, 'utf8').trim().replaceAll(checkout, '.'),
+    rssMiB: rssMiB(pid),
+  }));
 }
