@@ -1,12 +1,14 @@
 // The TechEmpower Framework Benchmarks' test types on the example app's stack: Fastify, node-postgres and
-// Kysely, the pool made from the example app's own connection options (app/src/db/connection.ts).
+// Kysely, the pool made from the example app's own connection options (app/src/db/connection.ts) and its
+// queries sent as the example app sends them: named prepared statements (app/src/db/prepared-statements.ts).
 // The default export is a factory (one app per worker), as gantry, bare node:cluster and PM2 all serve it:
-// gantry calls it; the others through listen.mjs. DB_CONNECTION_STRING and DB_POOL_MAX (10) from the
-// environment.
+// gantry calls it; the others through cluster.mjs. DB_CONNECTION_STRING and DB_POOL_MAX (10) from the
+// environment; DB_PREPARED_STATEMENTS=false sends node-postgres's unnamed statements instead (the profile compares both).
 import Fastify from 'fastify';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { connectionOptions } from '../../app/dist/src/db/connection.js';
+import { preparedStatements } from '../../app/dist/src/db/prepared-statements.js';
 
 const WORLDS = 10_000;
 const EXTRA_FORTUNE = 'Additional fortune added at request time.';
@@ -37,7 +39,8 @@ export default function buildApp() {
       DB_STATEMENT_TIMEOUT_MS: 5000,
     }),
   );
-  const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
+  const prepared = process.env.DB_PREPARED_STATEMENTS !== 'false';
+  const db = new Kysely({ dialect: new PostgresDialect({ pool: prepared ? preparedStatements(pool) : pool }) });
   const world = (id) =>
     db.selectFrom('world').select(['id', 'randomnumber as randomNumber']).where('id', '=', id).executeTakeFirstOrThrow();
   const worlds = (count) => Promise.all(Array.from({ length: count }, () => world(randomWorldId())));

@@ -53,11 +53,11 @@ import { verifyAnswers } from './verify.js';
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const POOL_PER_PROCESS = 10;
-const PROCESSES = 2;
+export const POOL_PER_PROCESS = 10;
+export const PROCESSES = 2;
 const run = promisify(execFile);
 
-interface TestType {
+export interface TestType {
   readonly key: TestKey;
   readonly label: string;
   readonly path: string;
@@ -65,7 +65,7 @@ interface TestType {
   readonly pgbench?: string;
 }
 
-const TEST_TYPES: readonly TestType[] = [
+export const TEST_TYPES: readonly TestType[] = [
   { key: 'json', label: 'JSON', path: '/json' },
   { key: 'plaintext', label: 'Plaintext', path: '/plaintext' },
   { key: 'db', label: 'Single query', path: '/db', pgbench: 'pgbench-db.sql' },
@@ -75,7 +75,7 @@ const TEST_TYPES: readonly TestType[] = [
 ];
 
 /** One measurement: what it did and the CPU it cost. */
-interface Run {
+export interface Run {
   readonly requestsPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
@@ -95,7 +95,12 @@ interface HttpContender {
 /** The same PostgreSQL settings for every contender: room for every pool at once, and TechEmpower's commit setting. */
 const POSTGRES_SETTINGS = { max_connections: '200', synchronous_commit: 'off' };
 
-async function tfbDatabase(): Promise<{ postgres: TestPostgres; url: string; version: string; postmaster: () => number[] }> {
+export async function tfbDatabase(): Promise<{
+  postgres: TestPostgres;
+  url: string;
+  version: string;
+  postmaster: () => number[];
+}> {
   const postgres = await startTestPostgres(POSTGRES_SETTINGS);
   try {
     const url = await postgres.freshDatabase();
@@ -137,14 +142,20 @@ const percentile = (sorted: readonly number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 
 /**
- * pgbench with `script` over as many connections as the servers' pools hold together, in the extended
- * protocol with unnamed statements (as node-postgres sends them); a deadlock between two batches of updates
- * is retried, as an app would. Its own CPU is read from the shell that waited for it.
+ * pgbench with `script` over as many connections as the servers' pools hold together, by default with
+ * named prepared statements (as the example app sends its queries); a deadlock between two batches
+ * of updates is retried, as an app would. Its own CPU is read from the shell that waited for it.
  */
-async function measurePgbench(script: string, url: string, seconds: number, database: () => number[]): Promise<Run> {
+export async function measurePgbench(
+  script: string,
+  url: string,
+  seconds: number,
+  database: () => number[],
+  protocol: 'simple' | 'extended' | 'prepared' = 'prepared',
+): Promise<Run> {
   const logs = await mkdtemp(join(tmpdir(), 'gantry-bench-pgbench-'));
   const connections = PROCESSES * POOL_PER_PROCESS;
-  const args = ['-n', '-M', 'extended', '-c', String(connections), '-j', String(PROCESSES), '-T', String(seconds)];
+  const args = ['-n', '-M', protocol, '-c', String(connections), '-j', String(PROCESSES), '-T', String(seconds)];
   args.push('--max-tries', '10', '-f', join(HERE, script), '-l', '--log-prefix', join(logs, 'log'), url);
   try {
     const db = cpuSeconds(database());
@@ -267,7 +278,7 @@ export async function runTechEmpower(): Promise<TechEmpowerResults> {
         wrk: 'wrk -t1 -c64 --latency',
         processes: PROCESSES,
         poolPerProcess: POOL_PER_PROCESS,
-        pgbench: `pgbench -M extended -c ${PROCESSES * POOL_PER_PROCESS} -j ${PROCESSES}`,
+        pgbench: `pgbench -M prepared -c ${PROCESSES * POOL_PER_PROCESS} -j ${PROCESSES}`,
         postgres: Object.entries(POSTGRES_SETTINGS)
           .map(([name, value]) => `${name}=${value}`)
           .join(', '),

@@ -21,6 +21,9 @@ export const settings = defineSettings({
     DB_CONNECT_TIMEOUT_MS: 3000,
     // No query runs longer (the server cancels it).
     DB_STATEMENT_TIMEOUT_MS: 5000,
+    // Queries as named prepared statements, planned once per connection (app/src/db/prepared-statements.ts).
+    // false behind PgBouncer older than 1.21, or without max_prepared_statements, in transaction mode.
+    DB_PREPARED_STATEMENTS: true,
     // Exports (gantry run's job workers): messages read per batch, and a pause between batches (0: none;
     // tests and demos make a job long enough to kill and drain).
     EXPORT_BATCH_SIZE: 500,

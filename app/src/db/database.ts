@@ -10,6 +10,7 @@ import pg from 'pg';
 import { Gauge, Histogram, Registry } from 'prom-client';
 import { type ConnectionConfig, connectionOptions, describeDatabaseError } from './connection.js';
 import { pendingMigrations } from './migrations.js';
+import { preparedStatements } from './prepared-statements.js';
 import type { Database } from './schema.js';
 
 interface Log {
@@ -72,7 +73,7 @@ export function handleConnectionErrors(pool: pg.Pool, log: Log): void {
   pool.on('release', (_error, client) => client.off('error', onError));
 }
 
-export function openDatabase(config: ConnectionConfig, log: Log): AppDatabase {
+export function openDatabase(config: ConnectionConfig & { DB_PREPARED_STATEMENTS: boolean }, log: Log): AppDatabase {
   // A connection's error (the server shut down or restarted) arrives as an 'error' event, which would
   // crash the worker without a listener: the pool has one for idle connections, and each connection
   // gets one while it is checked out (for the moment between its queries). The query under way fails
@@ -81,7 +82,10 @@ export function openDatabase(config: ConnectionConfig, log: Log): AppDatabase {
   handleConnectionErrors(pool, log);
   const metrics = poolMetrics(pool);
   collectMetrics(metrics.registry);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: metrics.observe });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: config.DB_PREPARED_STATEMENTS ? preparedStatements(pool) : pool }),
+    log: metrics.observe,
+  });
 
   // The readiness checks have a connection of their own: behind a full pool's queue they would miss
   // their limit and report a busy worker unready, just when it is needed most.

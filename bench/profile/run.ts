@@ -1,0 +1,222 @@
+/**
+ * `npm run bench:profile`: what a request of each TechEmpower test type costs, and where, on the full
+ * stack the database suite measures (nginx -> gantry, 2 workers -> app.mjs: Fastify, Kysely,
+ * node-postgres -> PostgreSQL). gantry's processes run with V8's sampling profiler (--cpu-prof); PostgreSQL's
+ * backends under Linux perf; nginx's CPU from /proc. Then pgbench runs the single query's SQL in each of
+ * PostgreSQL's three protocol modes, the database's own cost of each, and the app runs with and without
+ * named prepared statements. Settings: PROFILE_SECONDS (8).
+ * Writes bench/results/profile.json and profile.md.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { log, median, writeResults } from '../results-file.js';
+import { ROOT, cpuSeconds, gantryServe, nginxFront, stopAll } from '../servers.js';
+import { POOL_PER_PROCESS, PROCESSES, TEST_TYPES, measurePgbench, tfbDatabase } from '../techempower/suite.js';
+import { wrk } from '../wrk.js';
+import { type Layer, NATIVE, type ProcessProfile, analyseDirectory, merge } from './cpu-profile.js';
+import { type PerfProfile, analysePerf, hasPerf, startPerf, stopPerf } from './perf-profile.js';
+import { type ProfileResults, type TestProfile, markdown } from './report.js';
+
+const SECONDS = Number(process.env.PROFILE_SECONDS ?? 8);
+const PROFILED_TESTS = new Set(['plaintext', 'db', 'queries', 'fortunes', 'updates']);
+const ROUNDS = 3;
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+const perRequest = (ms: number, requests: number) => (requests > 0 ? ms / requests : 0);
+
+/** One test type on a freshly started, profiled stack. */
+async function profileTest(
+  test: (typeof TEST_TYPES)[number],
+  database: string,
+  postmaster: () => number[],
+): Promise<TestProfile> {
+  const profiles = await mkdtemp(join(tmpdir(), 'gantry-profile-'));
+  const perfData = join(profiles, 'perf.data');
+  try {
+    const gantry = await gantryServe('gantry (profiled)', join(ROOT, 'bench/techempower/app.mjs'), {
+      args: ['--workers', String(PROCESSES)],
+      env: {
+        DB_CONNECTION_STRING: database,
+        DB_POOL_MAX: String(POOL_PER_PROCESS),
+        NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profiles}`,
+      },
+    });
+    const front = await nginxFront('nginx -> gantry (profiled)', Number(new URL(gantry.url).port));
+    const url = new URL(test.path, front.url).href;
+    // Warm-up: the JIT, and the pools' connections (PostgreSQL's backends, which perf follows, exist after it).
+    const warmUp = await wrk(url, { seconds: 2 });
+    const workerPids = gantry.pids().slice(1);
+    const perf = hasPerf() ? startPerf([...workerPids, ...postmaster()], perfData) : undefined;
+    const cpu = () => ({ workers: cpuSeconds(workerPids), nginx: cpuSeconds(front.pids()), postgres: cpuSeconds(postmaster()) });
+    const before = cpu();
+    const measured = await wrk(url, { seconds: SECONDS });
+    const after = cpu();
+    const cpuMs = (key: keyof typeof before) => perRequest((after[key] - before[key]) * 1000, measured.requests);
+    if (perf) await stopPerf(perf);
+    const perfGroups = { workers: workerPids, postgres: postmaster() };
+    await stop(gantry.process);
+    await stop(front.process);
+
+    // The V8 profiles span the workers' lives: boot (a few tens of ms), the warm-up and the measured run.
+    const byProcess = await analyseDirectory(profiles);
+    const primary = byProcess.get(gantry.process.pid ?? 0);
+    const workers = merge([...byProcess].filter(([pid]) => pid !== gantry.process.pid).map(([, profile]) => profile));
+    const served = warmUp.requests + measured.requests;
+    const perfProfiles: Record<'workers' | 'postgres', PerfProfile> | undefined = perf
+      ? await analysePerf(perfData, perfGroups)
+      : undefined;
+    log(
+      `${test.label.padEnd(22)} ${Math.round(measured.requestsPerSecond)} req/s, CPU per request: workers ${cpuMs('workers').toFixed(3)} ms ` +
+        `(V8 sampled ${perRequest(workers.busyMs, served).toFixed(3)}), nginx ${cpuMs('nginx').toFixed(3)}, PostgreSQL ${cpuMs('postgres').toFixed(3)}`,
+    );
+    return {
+      key: test.key,
+      label: test.label,
+      path: test.path,
+      requestsPerSecond: measured.requestsPerSecond,
+      failures: measured.failures,
+      msPerRequest: {
+        workers: cpuMs('workers'),
+        workersSampled: perRequest(workers.busyMs, served),
+        primary: perRequest(primary?.busyMs ?? 0, served),
+        nginx: cpuMs('nginx'),
+        postgres: cpuMs('postgres'),
+      },
+      workerLayers: layersPerRequest(workers, served),
+      topFunctions: workers.functions
+        .filter((fn) => fn.layer !== NATIVE)
+        .slice(0, 12)
+        .map((fn) => ({ ...fn, msPerRequest: perRequest(fn.ms, served) })),
+      ...(perfProfiles ? { perf: perfProfiles } : {}),
+    };
+  } finally {
+    await rm(profiles, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The workers' JavaScript by layer. Native frames are left out: V8 samples a thread preempted inside a
+ * syscall there, so they hold time off the CPU (perf's figures say what the kernel's share is).
+ */
+function layersPerRequest(profile: ProcessProfile, requests: number): Partial<Record<Layer, number>> {
+  return Object.fromEntries(
+    (Object.entries(profile.byLayer) as [Layer, number][])
+      .filter(([layer]) => layer !== NATIVE)
+      .sort((a, b) => b[1] - a[1])
+      .map(([layer, ms]) => [layer, perRequest(ms, requests)]),
+  );
+}
+
+/** pgbench with the single query's SQL in each protocol mode, rounds interleaved: PostgreSQL's own cost of each. */
+async function pgbenchProtocols(database: string, postmaster: () => number[]): Promise<ProfileResults['protocols']> {
+  const modes = ['simple', 'extended', 'prepared'] as const;
+  const runs = new Map<(typeof modes)[number], { tps: number; postgresMs: number }[]>();
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const mode of modes) {
+      const result = await measurePgbench('pgbench-db.sql', database, SECONDS, postmaster, mode);
+      const postgresMs = perRequest(result.databaseCpuSeconds * 1000, result.requests);
+      runs.set(mode, [...(runs.get(mode) ?? []), { tps: result.requestsPerSecond, postgresMs }]);
+      log(
+        `pgbench -M ${mode.padEnd(8)} round ${round}/${ROUNDS}: ${Math.round(result.requestsPerSecond)} tps, PostgreSQL ${postgresMs.toFixed(4)} ms per query`,
+      );
+    }
+  }
+  return modes.map((mode) => ({
+    mode,
+    transactionsPerSecond: median(runs.get(mode)?.map((r) => r.tps) ?? []),
+    postgresMsPerQuery: median(runs.get(mode)?.map((r) => r.postgresMs) ?? []),
+  }));
+}
+
+/**
+ * The example app's queries as named prepared statements (app/src/db/prepared-statements.ts, its default)
+ * against node-postgres's unnamed ones: the same app under gantry behind nginx, rounds interleaved.
+ */
+async function namedStatements(database: string, postmaster: () => number[]): Promise<ProfileResults['namedStatements']> {
+  const start = async (named: boolean) => {
+    const gantry = await gantryServe(
+      `gantry, ${named ? 'named' : 'unnamed'} statements`,
+      join(ROOT, 'bench/techempower/app.mjs'),
+      {
+        args: ['--workers', String(PROCESSES)],
+        env: {
+          DB_CONNECTION_STRING: database,
+          DB_POOL_MAX: String(POOL_PER_PROCESS),
+          DB_PREPARED_STATEMENTS: String(named),
+        },
+      },
+    );
+    const front = await nginxFront('nginx', Number(new URL(gantry.url).port));
+    return { named, front, pids: () => [...front.pids(), ...gantry.pids()] };
+  };
+  const servers = [await start(false), await start(true)];
+  const figures: ProfileResults['namedStatements'][number][] = [];
+  for (const test of TEST_TYPES.filter((t) => t.pgbench)) {
+    const runs = new Map<boolean, { rate: number; stackMs: number; postgresMs: number }[]>();
+    for (const server of servers) await wrk(new URL(test.path, server.front.url).href, { seconds: 2 });
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const server of servers) {
+        await server.front.freshConnections();
+        const before = { stack: cpuSeconds(server.pids()), postgres: cpuSeconds(postmaster()) };
+        const result = await wrk(new URL(test.path, server.front.url).href, { seconds: SECONDS });
+        const stackMs = perRequest((cpuSeconds(server.pids()) - before.stack) * 1000, result.requests);
+        const postgresMs = perRequest((cpuSeconds(postmaster()) - before.postgres) * 1000, result.requests);
+        runs.set(server.named, [...(runs.get(server.named) ?? []), { rate: result.requestsPerSecond, stackMs, postgresMs }]);
+        log(
+          `${test.label.padEnd(22)} round ${round}/${ROUNDS} ${server.named ? 'named  ' : 'unnamed'} ${Math.round(result.requestsPerSecond)} req/s, ` +
+            `nginx + gantry ${stackMs.toFixed(3)} ms, PostgreSQL ${postgresMs.toFixed(3)} ms per request, ${result.failures} failed`,
+        );
+      }
+    }
+    const side = (named: boolean) => {
+      const list = runs.get(named) ?? [];
+      return {
+        requestsPerSecond: median(list.map((r) => r.rate)),
+        stackMsPerRequest: median(list.map((r) => r.stackMs)),
+        postgresMsPerRequest: median(list.map((r) => r.postgresMs)),
+      };
+    };
+    figures.push({ key: test.key, label: test.label, unnamed: side(false), named: side(true) });
+  }
+  for (const server of servers) await stop(server.front.process);
+  stopAll();
+  return figures;
+}
+
+async function main(): Promise<void> {
+  const { postgres, url: database, version, postmaster } = await tfbDatabase();
+  try {
+    if (!hasPerf()) log("perf is not installed: PostgreSQL's side is measured, not profiled (apt-get install linux-perf)");
+    log(`profiling: ${SECONDS} s per test type after a 2 s warm-up, nginx -> gantry (${PROCESSES} workers) -> app.mjs`);
+    const tests: TestProfile[] = [];
+    for (const test of TEST_TYPES.filter((t) => PROFILED_TESTS.has(t.key)))
+      tests.push(await profileTest(test, database, postmaster));
+    const results: ProfileResults = {
+      date: new Date().toISOString(),
+      node: process.version,
+      postgres: version,
+      seconds: SECONDS,
+      tests,
+      protocols: await pgbenchProtocols(database, postmaster),
+      namedStatements: await namedStatements(database, postmaster),
+    };
+    await writeResults('profile', results, markdown(results));
+  } finally {
+    stopAll();
+    await postgres.destroy();
+  }
+}
+
+main().catch((error: unknown) => {
+  log(`profile failed: ${(error as Error).stack ?? String(error)}`);
+  stopAll();
+  process.exitCode = 1;
+});
