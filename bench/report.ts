@@ -35,22 +35,37 @@ export interface Comparison {
   readonly pass: boolean | undefined;
 }
 
-const fmt = (n: number) => Math.round(n).toLocaleString('en');
-const ms = (n: number) => `${n.toFixed(2)} ms`;
+export const fmt = (n: number): string => Math.round(n).toLocaleString('en');
+export const ms = (n: number): string => `${n.toFixed(2)} ms`;
+
+interface Rate {
+  readonly requestsPerSecond: number;
+  readonly p99Ms: number;
+}
+
+/** x's rate over y's against a target (a multiple from 2 up), and with `lowerP99` x's p99 under y's too. */
+export function rateComparison(
+  name: string,
+  x: Rate | undefined,
+  y: Rate | undefined,
+  target: number,
+  lowerP99 = false,
+): Comparison {
+  const targetText = `>= ${target}${target >= 2 ? 'x' : ''}${lowerP99 ? ', lower p99' : ''}`;
+  if (!x || !y) return { name, figure: 'not measured', target: targetText, pass: undefined };
+  const value = x.requestsPerSecond / y.requestsPerSecond;
+  const p99 = lowerP99 ? `; p99 ${ms(x.p99Ms)} vs ${ms(y.p99Ms)}` : '';
+  return {
+    name,
+    figure: `${value.toFixed(3)} (${fmt(x.requestsPerSecond)} / ${fmt(y.requestsPerSecond)} req/s)${p99}`,
+    target: targetText,
+    pass: value >= target && (!lowerP99 || x.p99Ms < y.p99Ms),
+  };
+}
 
 export function comparisons(results: Results): Comparison[] {
   const c = results.contenders;
-  const ratio = (a: string, b: string, target: number, name: string): Comparison => {
-    const [x, y] = [c[a], c[b]];
-    if (!x || !y) return { name, figure: 'not measured', target: `>= ${target}`, pass: undefined };
-    const value = x.requestsPerSecond / y.requestsPerSecond;
-    return {
-      name,
-      figure: `${value.toFixed(3)} (${fmt(x.requestsPerSecond)} / ${fmt(y.requestsPerSecond)} req/s)`,
-      target: `>= ${target}`,
-      pass: value >= target,
-    };
-  };
+  const ratio = (a: string, b: string, target: number, name: string) => rateComparison(name, c[a], c[b], target);
   const list = [
     ratio('nginxGantry', 'nginxBare', 0.95, '1. nginx -> gantry vs nginx -> bare node:cluster'),
     ratio('gantry', 'bare', 0.95, '2. gantry vs bare node:cluster, direct'),
@@ -127,7 +142,7 @@ function memoryLines(results: Results): string[] {
   ];
 }
 
-const verdict = (pass: boolean | undefined) => (pass === undefined ? '-' : pass ? 'pass' : 'FAIL');
+export const verdict = (pass: boolean | undefined): string => (pass === undefined ? '-' : pass ? 'pass' : 'FAIL');
 
 export function table(results: Results): string {
   const rows = Object.values(results.contenders).map(

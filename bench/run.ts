@@ -10,7 +10,7 @@
  * suites' outputs again from bench/results/.
  */
 import { readFile } from 'node:fs/promises';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { publish } from './publish.js';
 import type { Results } from './report.js';
@@ -21,7 +21,7 @@ import {
   exampleDatabase,
   gantryServe,
   hasSeedStack,
-  nginx,
+  machine,
   nginxFront,
   rssMiB,
   seedStack,
@@ -210,12 +210,7 @@ async function main(): Promise<void> {
 
   const results: Results = {
     date: new Date().toISOString(),
-    machine: {
-      cpus: availableParallelism(),
-      cpu: cpus()[0]?.model ?? 'unknown',
-      node: process.version,
-      nginx: (await nginx()).version,
-    },
+    machine: await machine(),
     settings: { rounds: ROUNDS, seconds: SECONDS, wrk: 'wrk -t1 -c64 --latency', workers: 2 },
     contenders: summary,
     reloads,

@@ -7,7 +7,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canConnect } from '../packages/gantry/src/net-probe.js';
@@ -43,6 +43,16 @@ async function waitForPort(port: number, child: ChildProcess, name: string): Pro
     if (Date.now() > deadline) throw new Error(`${name} did not listen on ${port}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** What a run's figures were measured on, for its results. */
+export async function machine(): Promise<{ cpus: number; cpu: string; node: string; nginx: string }> {
+  return {
+    cpus: availableParallelism(),
+    cpu: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    nginx: (await nginx()).version,
+  };
 }
 
 /** The pid and its descendants, oldest first. */

@@ -121,7 +121,7 @@ async function pgbenchProtocols(database: string, postmaster: () => number[]): P
   const runs = new Map<(typeof modes)[number], { tps: number; postgresMs: number }[]>();
   for (let round = 1; round <= ROUNDS; round++) {
     for (const mode of modes) {
-      const result = await measurePgbench('pgbench-db.sql', database, SECONDS, postmaster, mode);
+      const result = await measurePgbench('db', database, SECONDS, postmaster, mode);
       const postgresMs = perRequest(result.databaseCpuSeconds * 1000, result.requests);
       runs.set(mode, [...(runs.get(mode) ?? []), { tps: result.requestsPerSecond, postgresMs }]);
       log(

@@ -3,6 +3,7 @@
  * Markdown tables (one per test type) and an SVG chart with a panel per test type.
  */
 import type { GeneratedBlock } from '../../scripts/markdown.js';
+import { type Comparison, fmt, ms, rateComparison, verdict } from '../report.js';
 
 /** README's block of the suite's tables. */
 export const TECHEMPOWER_BLOCK: GeneratedBlock = { name: 'bench-db', command: 'npm run bench' };
@@ -62,32 +63,11 @@ export const CONTENDER_LABELS: Record<ContenderKey, string> = {
 
 export const DATABASE_TESTS: readonly TestKey[] = ['db', 'queries', 'fortunes', 'updates'];
 
-export interface Comparison {
-  readonly name: string;
-  readonly figure: string;
-  readonly target: string;
-  readonly pass: boolean | undefined;
-}
-
-const fmt = (n: number) => Math.round(n).toLocaleString('en');
-const ms = (n: number) => `${n.toFixed(2)} ms`;
-
 export function comparisons(results: TechEmpowerResults): Comparison[] {
   const list: Comparison[] = [];
   const ratio = (test: TestKey, a: ContenderKey, b: ContenderKey, target: number, name: string, lowerP99 = false) => {
     const { contenders, label } = results.tests[test];
-    const [x, y] = [contenders[a], contenders[b]];
-    const shown = `${label}: ${name}`;
-    const targetText = `>= ${target}${target >= 2 ? 'x' : ''}${lowerP99 ? ', lower p99' : ''}`;
-    if (!x || !y) return list.push({ name: shown, figure: 'not measured', target: targetText, pass: undefined });
-    const value = x.requestsPerSecond / y.requestsPerSecond;
-    const p99 = lowerP99 ? `; p99 ${ms(x.p99Ms)} vs ${ms(y.p99Ms)}` : '';
-    list.push({
-      name: shown,
-      figure: `${value.toFixed(3)} (${fmt(x.requestsPerSecond)} / ${fmt(y.requestsPerSecond)} req/s)${p99}`,
-      target: targetText,
-      pass: value >= target && (!lowerP99 || x.p99Ms < y.p99Ms),
-    });
+    list.push(rateComparison(`${label}: ${name}`, contenders[a], contenders[b], target, lowerP99));
   };
   for (const test of DATABASE_TESTS) ratio(test, 'gantry', 'bare', 0.97, 'gantry vs bare node:cluster');
   for (const test of Object.keys(results.tests) as TestKey[]) ratio(test, 'gantry', 'pm2', 1, 'gantry vs PM2');
@@ -95,8 +75,6 @@ export function comparisons(results: TechEmpowerResults): Comparison[] {
   ratio('db', 'gantry', 'pgbench', 0.5, "gantry's stack vs pgbench's rate for the same SQL");
   return list;
 }
-
-const verdict = (pass: boolean | undefined) => (pass === undefined ? '-' : pass ? 'pass' : 'FAIL');
 
 function memoryLines(results: TechEmpowerResults): string[] {
   return (Object.entries(results.memory) as [ContenderKey, readonly ProcessMemory[]][]).map(([key, processes]) => {

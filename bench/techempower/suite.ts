@@ -11,7 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -25,7 +25,7 @@ import {
   cpuSeconds,
   gantryServe,
   hasSeedStack,
-  nginx,
+  machine,
   nginxFront,
   nodeCluster,
   pm2Cluster,
@@ -48,6 +48,7 @@ import {
   markdown,
   summary,
 } from './report.js';
+import { PGBENCH_SCRIPTS, type PgbenchScript } from './pgbench-scripts.js';
 import { verifyAnswers } from './verify.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -61,17 +62,17 @@ export interface TestType {
   readonly key: TestKey;
   readonly label: string;
   readonly path: string;
-  /** The same SQL for pgbench (bench/techempower/pgbench-*.sql), for the database tests. */
-  readonly pgbench?: string;
+  /** The same SQL for pgbench (pgbench-scripts.ts), for the database tests. */
+  readonly pgbench?: PgbenchScript;
 }
 
 export const TEST_TYPES: readonly TestType[] = [
   { key: 'json', label: 'JSON', path: '/json' },
   { key: 'plaintext', label: 'Plaintext', path: '/plaintext' },
-  { key: 'db', label: 'Single query', path: '/db', pgbench: 'pgbench-db.sql' },
-  { key: 'queries', label: 'Multiple queries (20)', path: '/queries?queries=20', pgbench: 'pgbench-queries.sql' },
-  { key: 'fortunes', label: 'Fortunes', path: '/fortunes', pgbench: 'pgbench-fortunes.sql' },
-  { key: 'updates', label: 'Updates (20)', path: '/updates?queries=20', pgbench: 'pgbench-updates.sql' },
+  { key: 'db', label: 'Single query', path: '/db', pgbench: 'db' },
+  { key: 'queries', label: 'Multiple queries (20)', path: '/queries?queries=20', pgbench: 'queries' },
+  { key: 'fortunes', label: 'Fortunes', path: '/fortunes', pgbench: 'fortunes' },
+  { key: 'updates', label: 'Updates (20)', path: '/updates?queries=20', pgbench: 'updates' },
 ];
 
 /** One measurement: what it did and the CPU it cost. */
@@ -129,7 +130,7 @@ async function measureHttp(contender: HttpContender, url: string, seconds: numbe
 /** Latency percentiles from pgbench's per-transaction logs (the third column: microseconds; "failed" for a failed one). */
 async function pgbenchLatencies(dir: string): Promise<number[]> {
   const latencies: number[] = [];
-  for (const file of await readdir(dir)) {
+  for (const file of (await readdir(dir)).filter((name) => name.startsWith('log'))) {
     for (const line of (await readFile(join(dir, file), 'utf8')).split('\n')) {
       const micros = Number(line.split(' ')[2]);
       if (Number.isFinite(micros) && line !== '') latencies.push(micros / 1000);
@@ -147,16 +148,18 @@ const percentile = (sorted: readonly number[], p: number) =>
  * of updates is retried, as an app would. Its own CPU is read from the shell that waited for it.
  */
 export async function measurePgbench(
-  script: string,
+  script: PgbenchScript,
   url: string,
   seconds: number,
   database: () => number[],
   protocol: 'simple' | 'extended' | 'prepared' = 'prepared',
 ): Promise<Run> {
   const logs = await mkdtemp(join(tmpdir(), 'gantry-bench-pgbench-'));
+  const scriptFile = join(logs, `${script}.sql`);
+  await writeFile(scriptFile, `${PGBENCH_SCRIPTS[script].join('\n')}\n`);
   const connections = PROCESSES * POOL_PER_PROCESS;
   const args = ['-n', '-M', protocol, '-c', String(connections), '-j', String(PROCESSES), '-T', String(seconds)];
-  args.push('--max-tries', '10', '-f', join(HERE, script), '-l', '--log-prefix', join(logs, 'log'), url);
+  args.push('--max-tries', '10', '-f', scriptFile, '-l', '--log-prefix', join(logs, 'log'), url);
   try {
     const db = cpuSeconds(database());
     // The shell's children's CPU (its /proc stat after pgbench was reaped) is pgbench's.
@@ -265,13 +268,7 @@ export async function runTechEmpower(): Promise<TechEmpowerResults> {
     const memory = Object.fromEntries(contenders.map((c) => [c.key, processMemory(c.server.pids())]));
     return {
       date: new Date().toISOString(),
-      machine: {
-        cpus: availableParallelism(),
-        cpu: cpus()[0]?.model ?? 'unknown',
-        node: process.version,
-        nginx: (await nginx()).version,
-        postgres: version,
-      },
+      machine: { ...(await machine()), postgres: version },
       settings: {
         rounds: ROUNDS,
         seconds: SECONDS,
