@@ -121,11 +121,13 @@ export function analyse(profile: CpuProfile): ProcessProfile {
   return { busyMs, byLayer, functions: [...functions.values()].sort((a, b) => b.ms - a.ms) };
 }
 
-/** The layer a sample is charged to: its own frame's package, else the nearest package above it, else Node.js or native. */
+/** The layer a sample is charged to: native or GC; else its own frame's package, else the nearest package above it, else Node.js. */
 function chargedLayer(id: number, nodes: ReadonlyMap<number, ProfileNode>, parents: ReadonlyMap<number, number>): Layer {
   const frame = nodes.get(id)?.callFrame;
   if (!frame) return NATIVE;
-  if (frame.functionName === '(garbage collector)' || frame.functionName === '(program)') return ownLayer(frame);
+  // Native frames (syscalls such as writev, V8's builtins, GC) are their own layer: V8 samples a thread
+  // preempted inside a syscall there, so whoever called them, they hold time off the CPU too.
+  if (frame.url === '') return ownLayer(frame);
   for (let at: number | undefined = id; at !== undefined; at = parents.get(at)) {
     const above = nodes.get(at)?.callFrame;
     const layer = above && packageLayer(above);

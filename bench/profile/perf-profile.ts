@@ -40,7 +40,7 @@ const ACTIVITIES: readonly (readonly [string, readonly string[]])[] = [
     ['tcp_sendmsg', 'sock_write_iter', 'secure_write', 'internal_flush', 'socket_flush'],
   ],
   ['socket reads', ['tcp_recvmsg', 'sock_read_iter', 'secure_read', 'pq_recvbuf']],
-  ['waiting (epoll, scheduler)', ['do_epoll_wait', 'ep_poll', '__schedule', 'WaitEventSetWait']],
+  ['switching and waiting (scheduler, epoll)', ['do_epoll_wait', 'ep_poll', '__schedule', 'WaitEventSetWait']],
   ['parse SQL text', ['raw_parser']],
   ['analyse and rewrite', ['parse_analyze_fixedparams', 'parse_analyze_varparams', 'pg_rewrite_query']],
   ['plan', ['pg_plan_queries', 'standard_planner']],

@@ -29,6 +29,21 @@ export interface ProfileResults {
   readonly protocols: readonly { mode: string; transactionsPerSecond: number; postgresMsPerQuery: number }[];
   /** The same app with its queries as named prepared statements, against unnamed ones (medians of interleaved rounds). */
   readonly namedStatements: readonly { key: string; label: string; unnamed: StatementsFigure; named: StatementsFigure }[];
+  /** The hello-world behind nginx: gantry against bare node:cluster, and gantry's own functions (V8, sampled). */
+  readonly hello: {
+    readonly bare: HelloSide;
+    readonly gantry: HelloSide;
+    readonly gantrySampledMicros: number;
+    readonly gantryFunctions: readonly { name: string; where: string; micros: number }[];
+  };
+}
+
+export interface HelloSide {
+  readonly requestsPerSecond: number;
+  /** CPU per request, microseconds (medians of the rounds). */
+  readonly nginxMicros: number;
+  readonly workersMicros: number;
+  readonly primaryMicros: number;
 }
 
 export interface StatementsFigure {
@@ -90,9 +105,11 @@ export function markdown(results: ProfileResults): string {
     `${results.date.slice(0, 10)}, Node ${results.node}, PostgreSQL ${results.postgres}; ${results.seconds} s of wrk -t1 -c64 per test type ` +
       "through nginx -> gantry (2 workers) -> bench/techempower/app.mjs. gantry's processes are sampled by V8's profiler " +
       '(their whole lives: boot, a 2 s warm-up and the run), PostgreSQL by perf; the profilers themselves cost some CPU, ' +
-      "so the figures are shares more than rates. A sample is charged to the innermost package on its stack: Node.js's " +
-      'own work (sockets, streams, promises) to the package that asked for it, and to "Node.js" only when no package is ' +
-      'on the stack (the HTTP server reading a request, timers).',
+      'so the figures are shares more than rates. A JavaScript sample is charged to the innermost package on its stack: ' +
+      "Node.js's own JavaScript (sockets, streams, promises) to the package that asked for it, and to Node.js only when " +
+      'no package is on the stack (the HTTP server reading a request, timers). Native frames (syscalls, builtins) are left ' +
+      "out of the layers: V8 samples a thread preempted inside a syscall there, so they hold time off the CPU; perf's " +
+      "figures, on the CPU only, give the kernel's share.",
     '',
     ...results.tests.map(testSection).flatMap((section) => [section, '']),
     "## PostgreSQL's cost of the single query by protocol (pgbench, the same SQL and connections)",
@@ -115,5 +132,27 @@ export function markdown(results: ProfileResults): string {
         `${ms(unnamed.postgresMsPerRequest)} / ${ms(named.postgresMsPerRequest)} |`,
     ),
     '',
+    ...helloSection(results.hello),
   ].join('\n');
+}
+
+function helloSection(hello: ProfileResults['hello']): string[] {
+  const micros = (value: number) => value.toFixed(1);
+  const row = (name: string, side: HelloSide) =>
+    `| ${name} | ${Math.round(side.requestsPerSecond).toLocaleString('en-US')} | ${micros(side.nginxMicros)} | ${micros(side.workersMicros)} | ${micros(side.primaryMicros)} |`;
+  return [
+    "## The hello-world behind nginx: gantry's own cost per request",
+    '',
+    '| nginx -> | req/s (median) | nginx CPU us/request | workers CPU us/request | primary CPU us/request |',
+    '|---|---:|---:|---:|---:|',
+    row('bare node:cluster', hello.bare),
+    row('gantry', hello.gantry),
+    '',
+    `gantry's own functions in its workers, sampled by V8: ${micros(hello.gantrySampledMicros)} us per request; the largest:`,
+    '',
+    '| function | where | us per request (sampled) |',
+    '|---|---|---:|',
+    ...hello.gantryFunctions.map((fn) => `| \`${fn.name}\` | ${fn.where} | ${fn.micros.toFixed(2)} |`),
+    '',
+  ];
 }

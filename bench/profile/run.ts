@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { log, median, writeResults } from '../results-file.js';
-import { ROOT, cpuSeconds, gantryServe, nginxFront, stopAll } from '../servers.js';
+import { ROOT, bareCluster, cpuSeconds, gantryServe, nginxFront, stopAll } from '../servers.js';
 import { POOL_PER_PROCESS, PROCESSES, TEST_TYPES, measurePgbench, tfbDatabase } from '../techempower/suite.js';
 import { wrk } from '../wrk.js';
 import { type Layer, NATIVE, type ProcessProfile, analyseDirectory, merge } from './cpu-profile.js';
@@ -191,6 +191,81 @@ async function namedStatements(database: string, postmaster: () => number[]): Pr
   return figures;
 }
 
+/**
+ * The hello-world behind nginx (gantry's template) on gantry and on bare node:cluster: each one's CPU
+ * per request (nginx, workers, primary; rounds interleaved), and where gantry's own part of it goes (a
+ * V8 profile of gantry's workers on its own run).
+ */
+async function helloBehindNginx(): Promise<ProfileResults['hello']> {
+  const hello = join(ROOT, 'bench/apps/hello-node.mjs');
+  const servers = { bare: await bareCluster(), gantry: await gantryServe('gantry', hello) };
+  const sides = await Promise.all(
+    (['bare', 'gantry'] as const).map(async (key) => ({
+      key,
+      server: servers[key],
+      front: await nginxFront(`nginx -> ${key}`, Number(new URL(servers[key].url).port)),
+    })),
+  );
+  for (const side of sides) await wrk(side.front.url, { seconds: 2 });
+  const runs = new Map<string, { rate: number; nginx: number; workers: number; primary: number }[]>();
+  for (let round = 1; round <= ROUNDS + 2; round++) {
+    for (const { key, server, front } of sides) {
+      await front.freshConnections();
+      const workers = server.pids().slice(1);
+      const primary = server.pids().slice(0, 1);
+      const cpu = () => [cpuSeconds(front.pids()), cpuSeconds(workers), cpuSeconds(primary)] as const;
+      const before = cpu();
+      const result = await wrk(front.url, { seconds: SECONDS });
+      const after = cpu();
+      const micros = (i: 0 | 1 | 2) => perRequest(((after[i] ?? 0) - (before[i] ?? 0)) * 1e6, result.requests);
+      runs.set(key, [
+        ...(runs.get(key) ?? []),
+        { rate: result.requestsPerSecond, nginx: micros(0), workers: micros(1), primary: micros(2) },
+      ]);
+      log(
+        `hello, nginx -> ${key.padEnd(6)} ${Math.round(result.requestsPerSecond)} req/s, CPU per request: nginx ${micros(0).toFixed(1)} us, workers ${micros(1).toFixed(1)} us`,
+      );
+    }
+  }
+  for (const { front } of sides) await stop(front.process);
+  stopAll();
+
+  const profiles = await mkdtemp(join(tmpdir(), 'gantry-profile-'));
+  try {
+    const gantry = await gantryServe('gantry (profiled)', hello, {
+      env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profiles}` },
+    });
+    const front = await nginxFront('nginx -> gantry (profiled)', Number(new URL(gantry.url).port));
+    const { requests } = await wrk(front.url, { seconds: SECONDS });
+    await stop(gantry.process);
+    await stop(front.process);
+    const workers = merge(
+      [...(await analyseDirectory(profiles))].filter(([pid]) => pid !== gantry.process.pid).map(([, p]) => p),
+    );
+    const side = (key: string) => {
+      const list = runs.get(key) ?? [];
+      const middle = (pick: (r: (typeof list)[number]) => number) => median(list.map(pick));
+      return {
+        requestsPerSecond: middle((r) => r.rate),
+        nginxMicros: middle((r) => r.nginx),
+        workersMicros: middle((r) => r.workers),
+        primaryMicros: middle((r) => r.primary),
+      };
+    };
+    const gantryFunctions = workers.functions.filter((fn) => fn.layer === 'gantry');
+    return {
+      bare: side('bare'),
+      gantry: side('gantry'),
+      gantrySampledMicros: perRequest(gantryFunctions.reduce((sum, fn) => sum + fn.ms, 0) * 1000, requests),
+      gantryFunctions: gantryFunctions
+        .slice(0, 8)
+        .map((fn) => ({ name: fn.name, where: fn.where, micros: perRequest(fn.ms * 1000, requests) })),
+    };
+  } finally {
+    await rm(profiles, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const { postgres, url: database, version, postmaster } = await tfbDatabase();
   try {
@@ -207,6 +282,7 @@ async function main(): Promise<void> {
       tests,
       protocols: await pgbenchProtocols(database, postmaster),
       namedStatements: await namedStatements(database, postmaster),
+      hello: await helloBehindNginx(),
     };
     await writeResults('profile', results, markdown(results));
   } finally {

@@ -3,7 +3,7 @@
  * has PostgreSQL parse, analyse and plan it once and then only binds and executes it (node-postgres
  * remembers per connection what it prepared). node-postgres's default, an unnamed statement, is parsed
  * and planned on every call: on the TechEmpower tests that is half of PostgreSQL's CPU per query and
- * 1.2-1.5x of the throughput (bench/results/profile.md).
+ * 1.2-1.3x of the throughput (bench/results/profile.md).
  *
  * Two things a prepared statement changes, handled here:
  * - a migration that changes a table's columns (a rolling deploy's expand step) makes PostgreSQL refuse
