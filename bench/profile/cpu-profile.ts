@@ -4,6 +4,11 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ROOT } from '../servers.js';
+
+/** Where a frame is, shown from the checkout (no machine's path in the results). */
+const CHECKOUT = pathToFileURL(ROOT).href;
 
 interface CallFrame {
   readonly functionName: string;
@@ -111,9 +116,7 @@ export function analyse(profile: CpuProfile): ProcessProfile {
     busyMs += ms;
     const layer = chargedLayer(id, nodes, parents);
     byLayer[layer] = (byLayer[layer] ?? 0) + ms;
-    const where = frame.url
-      ? `${frame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(bench|packages)\//, '$1/')}:${frame.lineNumber + 1}`
-      : '';
+    const where = frame.url ? `${frame.url.replace(/^.*node_modules\//, '').replace(CHECKOUT, '')}:${frame.lineNumber + 1}` : '';
     const key = `${frame.functionName}@${where}`;
     const known = functions.get(key);
     functions.set(key, { name: frame.functionName || '(anonymous)', where, layer: ownLayer(frame), ms: (known?.ms ?? 0) + ms });
