@@ -26,7 +26,7 @@ export const MAX_NAMED = 500;
 const RESULT_TYPE_CHANGED = (error: unknown) =>
   (error as { code?: unknown }).code === '0A000' && /cached plan must not change result type/.test((error as Error).message);
 
-/** A Kysely PostgresPool over `pool` whose clients send queries with values as named statements. */
+/** A Kysely PostgresPool over `pool` whose clients send every query (of the first maxNamed texts) as a named statement. */
 export function preparedStatements(pool: pg.Pool, maxNamed = MAX_NAMED): PostgresPool {
   const names = new Map<string, string>();
   const nameOf = (text: string): string | undefined => {
