@@ -31,6 +31,14 @@ export interface Server {
 
 const started: ChildProcess[] = [];
 
+/** Signals one process and waits for it to exit. */
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  await exited;
+}
+
 export function stopAll(): void {
   for (const child of started) if (child.exitCode === null) child.kill('SIGTERM');
 }

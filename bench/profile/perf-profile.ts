@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
+import { stopProcess } from '../servers.js';
 
 const run = promisify(execFile);
 
@@ -23,11 +24,8 @@ export function startPerf(pids: readonly number[], output: string): ChildProcess
   return spawn('perf', args, { stdio: 'ignore' });
 }
 
-export async function stopPerf(perf: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => perf.once('exit', resolve));
-  perf.kill('SIGINT');
-  await exited;
-}
+/** Ends a recording: perf writes its data when interrupted. */
+export const stopPerf = (perf: ChildProcess): Promise<void> => stopProcess(perf, 'SIGINT');
 
 /**
  * Leaf-first: the first frame of a sample's stack that is one of these says what the process was doing.

@@ -7,12 +7,11 @@
  * named prepared statements. Settings: PROFILE_SECONDS (8).
  * Writes bench/results/profile.json and profile.md.
  */
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { log, median, writeResults } from '../results-file.js';
-import { ROOT, bareCluster, cpuSeconds, gantryServe, nginxFront, stopAll } from '../servers.js';
+import { ROOT, bareCluster, cpuSeconds, gantryServe, nginxFront, stopAll, stopProcess } from '../servers.js';
 import { POOL_PER_PROCESS, PROCESSES, TEST_TYPES, measurePgbench, tfbDatabase } from '../techempower/suite.js';
 import { wrk } from '../wrk.js';
 import { type Layer, NATIVE, type ProcessProfile, analyseDirectory, merge } from './cpu-profile.js';
@@ -22,13 +21,6 @@ import { type ProfileResults, type TestProfile, markdown } from './report.js';
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 8);
 const PROFILED_TESTS = new Set(['plaintext', 'db', 'queries', 'fortunes', 'updates']);
 const ROUNDS = 3;
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 const perRequest = (ms: number, requests: number) => (requests > 0 ? ms / requests : 0);
 
@@ -62,8 +54,8 @@ async function profileTest(
     const cpuMs = (key: keyof typeof before) => perRequest((after[key] - before[key]) * 1000, measured.requests);
     if (perf) await stopPerf(perf);
     const perfGroups = { workers: workerPids, postgres: postmaster() };
-    await stop(gantry.process);
-    await stop(front.process);
+    await stopProcess(gantry.process);
+    await stopProcess(front.process);
 
     // The V8 profiles span the workers' lives: boot (a few tens of ms), the warm-up and the measured run.
     const byProcess = await analyseDirectory(profiles);
@@ -186,7 +178,7 @@ async function namedStatements(database: string, postmaster: () => number[]): Pr
     };
     figures.push({ key: test.key, label: test.label, unnamed: side(false), named: side(true) });
   }
-  for (const server of servers) await stop(server.front.process);
+  for (const server of servers) await stopProcess(server.front.process);
   stopAll();
   return figures;
 }
@@ -227,7 +219,7 @@ async function helloBehindNginx(): Promise<ProfileResults['hello']> {
       );
     }
   }
-  for (const { front } of sides) await stop(front.process);
+  for (const { front } of sides) await stopProcess(front.process);
   stopAll();
 
   const profiles = await mkdtemp(join(tmpdir(), 'gantry-profile-'));
@@ -237,8 +229,8 @@ async function helloBehindNginx(): Promise<ProfileResults['hello']> {
     });
     const front = await nginxFront('nginx -> gantry (profiled)', Number(new URL(gantry.url).port));
     const { requests } = await wrk(front.url, { seconds: SECONDS });
-    await stop(gantry.process);
-    await stop(front.process);
+    await stopProcess(gantry.process);
+    await stopProcess(front.process);
     const workers = merge(
       [...(await analyseDirectory(profiles))].filter(([pid]) => pid !== gantry.process.pid).map(([, p]) => p),
     );
