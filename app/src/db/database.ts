@@ -73,6 +73,11 @@ export function handleConnectionErrors(pool: pg.Pool, log: Log): void {
   pool.on('release', (_error, client) => client.off('error', onError));
 }
 
+/** Kysely's dialect over `pool`: its queries sent as named prepared statements unless the setting turns them off. */
+export function appDialect(pool: pg.Pool, config: { DB_PREPARED_STATEMENTS: boolean }): PostgresDialect {
+  return new PostgresDialect({ pool: config.DB_PREPARED_STATEMENTS ? preparedStatements(pool) : pool });
+}
+
 export function openDatabase(config: ConnectionConfig & { DB_PREPARED_STATEMENTS: boolean }, log: Log): AppDatabase {
   // A connection's error (the server shut down or restarted) arrives as an 'error' event, which would
   // crash the worker without a listener: the pool has one for idle connections, and each connection
@@ -83,7 +88,7 @@ export function openDatabase(config: ConnectionConfig & { DB_PREPARED_STATEMENTS
   const metrics = poolMetrics(pool);
   collectMetrics(metrics.registry);
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: config.DB_PREPARED_STATEMENTS ? preparedStatements(pool) : pool }),
+    dialect: appDialect(pool, config),
     log: metrics.observe,
   });
 

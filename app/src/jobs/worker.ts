@@ -7,13 +7,12 @@
  */
 import type { JobContext, JobWorker } from 'gantry';
 import { collectMetrics } from 'gantry/app';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely } from 'kysely';
 import pg from 'pg';
 import { pino } from 'pino';
 import { config } from '../config/index.js';
 import { connectionOptions, describeDatabaseError } from '../db/connection.js';
-import { handleConnectionErrors } from '../db/database.js';
-import { preparedStatements } from '../db/prepared-statements.js';
+import { appDialect, handleConnectionErrors } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import { ExportStore } from '../exports/exports.js';
 import { queueMetrics } from './metrics.js';
@@ -23,9 +22,7 @@ export default function exportWorker(context: JobContext): JobWorker {
   const log = pino({ level: config.LOG_LEVEL, base: { role: 'jobs', worker: context.workerId } });
   const pool = new pg.Pool({ ...connectionOptions(config), max: JOB_WORKER_POOL_MAX });
   handleConnectionErrors(pool, log);
-  const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: config.DB_PREPARED_STATEMENTS ? preparedStatements(pool) : pool }),
-  });
+  const db = new Kysely<Database>({ dialect: appDialect(pool, config) });
   const store = new ExportStore(db);
   const boss = openQueue(config, { supervise: true });
   boss.on('error', (error) => log.warn({ err: describeDatabaseError(error) }, 'the queue had an error; it retries by itself'));
