@@ -336,6 +336,11 @@ export function cpuSeconds(pids: readonly number[]): number {
   return seconds;
 }
 
+/** CPU (or any cost) `ms` spread over `requests`: 0 when none were served. */
+export function perRequest(ms: number, requests: number): number {
+  return requests > 0 ? ms / requests : 0;
+}
+
 /** Each process's name (the checkout's path in it shown as ".", as PM2's workers are named after it) and resident memory (MiB). */
 export function processMemory(pids: readonly number[]): { pid: number; name: string; rssMiB: number }[] {
   const checkout = ROOT.replace(/\/$/, '');

@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { log, median, writeResults } from '../results-file.js';
-import { ROOT, bareCluster, cpuSeconds, gantryServe, nginxFront, stopAll, stopProcess } from '../servers.js';
+import { ROOT, bareCluster, cpuSeconds, gantryServe, nginxFront, perRequest, stopAll, stopProcess } from '../servers.js';
 import { POOL_PER_PROCESS, PROCESSES, TEST_TYPES, measurePgbench, tfbDatabase } from '../techempower/suite.js';
 import { wrk } from '../wrk.js';
 import { type Layer, NATIVE, type ProcessProfile, analyseDirectory, merge } from './cpu-profile.js';
@@ -21,8 +21,6 @@ import { type ProfileResults, type TestProfile, markdown } from './report.js';
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 8);
 const PROFILED_TESTS = new Set(['plaintext', 'db', 'queries', 'fortunes', 'updates']);
 const ROUNDS = 3;
-
-const perRequest = (ms: number, requests: number) => (requests > 0 ? ms / requests : 0);
 
 /** One test type on a freshly started, profiled stack. */
 async function profileTest(

@@ -28,6 +28,7 @@ import {
   machine,
   nginxFront,
   nodeCluster,
+  perRequest,
   pm2Cluster,
   processMemory,
   processTree,
@@ -185,15 +186,15 @@ export async function measurePgbench(
 
 function figure(runs: readonly Run[]): Figure {
   const requests = runs.reduce((sum, r) => sum + r.requests, 0);
-  const perRequest = (seconds: number) => (requests > 0 ? (seconds * 1000) / requests : 0);
+  const msPerRequest = (seconds: number) => perRequest(seconds * 1000, requests);
   return {
     requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
     p50Ms: median(runs.map((r) => r.p50Ms)),
     p99Ms: median(runs.map((r) => r.p99Ms)),
     failures: runs.reduce((sum, r) => sum + r.failures, 0),
     runs: runs.map((r) => Math.round(r.requestsPerSecond)),
-    cpuMsPerRequest: perRequest(runs.reduce((sum, r) => sum + r.cpuSeconds, 0)),
-    databaseCpuMsPerRequest: perRequest(runs.reduce((sum, r) => sum + r.databaseCpuSeconds, 0)),
+    cpuMsPerRequest: msPerRequest(runs.reduce((sum, r) => sum + r.cpuSeconds, 0)),
+    databaseCpuMsPerRequest: msPerRequest(runs.reduce((sum, r) => sum + r.databaseCpuSeconds, 0)),
   };
 }
 
