@@ -11,6 +11,13 @@ interface Log {
 }
 
 const CATCH_UP_PAGE = 100;
+/**
+ * A read that failed is tried again this much later, a few times: right after PostgreSQL restarts, the
+ * pool's idle connections are dead and the first query on one fails, while the messages missed meanwhile
+ * would otherwise wait for the next notification.
+ */
+const READ_RETRY_MS = 1000;
+const READ_RETRIES = 10;
 
 /**
  * New messages, oldest first, each published once. A notification only says "something new": the
@@ -24,6 +31,7 @@ export class MessageFeed {
   #lastId: number | undefined;
   #reading: Promise<void> | undefined;
   #readAgain = false;
+  #failedReads = 0;
 
   constructor(store: MessageStore, notifications: Notifications, log: Log) {
     this.#store = store;
@@ -44,7 +52,15 @@ export class MessageFeed {
       return;
     }
     this.#reading = this.#read()
-      .catch((error: unknown) => this.#log.warn({ err: (error as Error).message }, 'the live feed could not read new messages'))
+      .then(
+        () => {
+          this.#failedReads = 0;
+        },
+        (error: unknown) => {
+          this.#log.warn({ err: (error as Error).message }, 'the live feed could not read new messages');
+          if (++this.#failedReads <= READ_RETRIES) setTimeout(() => this.#catchUp(), READ_RETRY_MS).unref();
+        },
+      )
       .finally(() => {
         this.#reading = undefined;
         if (this.#readAgain) {
