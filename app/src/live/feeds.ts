@@ -31,7 +31,6 @@ export class MessageFeed {
   #lastId: number | undefined;
   #reading: Promise<void> | undefined;
   #readAgain = false;
-  #failedReads = 0;
 
   constructor(store: MessageStore, notifications: Notifications, log: Log) {
     this.#store = store;
@@ -46,21 +45,17 @@ export class MessageFeed {
     return () => this.#subscribers.delete(subscriber);
   }
 
-  #catchUp(): void {
+  /** `attempt`: how many reads before this one failed in a row (a notification or a reconnection starts at 0). */
+  #catchUp(attempt = 0): void {
     if (this.#reading) {
       this.#readAgain = true;
       return;
     }
     this.#reading = this.#read()
-      .then(
-        () => {
-          this.#failedReads = 0;
-        },
-        (error: unknown) => {
-          this.#log.warn({ err: (error as Error).message }, 'the live feed could not read new messages');
-          if (++this.#failedReads <= READ_RETRIES) setTimeout(() => this.#catchUp(), READ_RETRY_MS).unref();
-        },
-      )
+      .catch((error: unknown) => {
+        this.#log.warn({ err: (error as Error).message }, 'the live feed could not read new messages');
+        if (attempt < READ_RETRIES) setTimeout(() => this.#catchUp(attempt + 1), READ_RETRY_MS).unref();
+      })
       .finally(() => {
         this.#reading = undefined;
         if (this.#readAgain) {
