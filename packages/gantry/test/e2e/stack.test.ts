@@ -10,7 +10,7 @@ import { startLoad } from '../helpers/load.js';
 import { exchange } from '../helpers/raw.js';
 import { FIXTURES, cleanUpProcesses, freePort, gantry } from '../helpers/process.js';
 import { describeWith } from '../helpers/requirements.js';
-import { nginx, startStack } from '../helpers/stack.js';
+import { launchStack, nginx, startStack } from '../helpers/stack.js';
 
 cleanUpProcesses();
 
@@ -71,28 +71,15 @@ describeWith(nginx, 'gantry stack', () => {
   });
 
   it('starts nginx only once gantry serves: the first request through nginx is answered, never a 502', async () => {
-    const [nginxPort, appPort] = [await freePort(), await freePort()];
-    const runDir = await mkdtemp(join(tmpdir(), 'gantry-stack-'));
-    const proc = gantry(
-      [
-        'stack',
-        '--nginx-port',
-        String(nginxPort),
-        '--app-port',
-        String(appPort),
-        '--run-dir',
-        runDir,
-        '--static',
-        `/static/=${STATIC}`,
-        join(FIXTURES, 'apps/slow-boot.mjs'),
-      ],
-      { env: { BOOT_MS: '1500' } },
-    );
+    const { proc, edge } = await launchStack(['--static', `/static/=${STATIC}`, join(FIXTURES, 'apps/slow-boot.mjs')], {
+      BOOT_MS: '1500',
+    });
     // `nginx -t` checks the configuration before gantry starts, and it binds and listens on the port for
     // that moment: a connection then is accepted and reset. The ordering under test begins after it.
     await proc.waitFor(/worker 1 \(pid \d+\) booting/);
+    const nginxPort = Number(new URL(edge).port);
     while (!(await canConnect({ host: '127.0.0.1', port: nginxPort }))) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await request(`http://127.0.0.1:${nginxPort}/`)).toMatchObject({ status: 200, body: 'booted slowly' });
+    expect(await request(`${edge}/`)).toMatchObject({ status: 200, body: 'booted slowly' });
     await proc.waitFor(/the stack is up/);
   });
 

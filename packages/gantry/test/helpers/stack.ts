@@ -22,7 +22,8 @@ export interface StackPlace {
   readonly appPort?: number;
 }
 
-export async function startStack(
+/** `gantry stack` on free loopback ports (or `place`'s), started but not yet up. */
+export async function launchStack(
   args: readonly string[],
   env: Record<string, string> = {},
   place: StackPlace = {},
@@ -33,6 +34,16 @@ export async function startStack(
   const proc = gantry(['stack', '--nginx-port', String(nginxPort), '--app-port', String(appPort), '--run-dir', runDir, ...args], {
     env,
   });
-  await proc.waitFor(/the stack is up/);
   return { proc, edge: `http://127.0.0.1:${nginxPort}`, direct: `http://127.0.0.1:${appPort}`, runDir };
+}
+
+/** `gantry stack` as launchStack starts it, once it says it is up. */
+export async function startStack(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  place: StackPlace = {},
+): Promise<Stack> {
+  const stack = await launchStack(args, env, place);
+  await stack.proc.waitFor(/the stack is up/);
+  return stack;
 }
