@@ -23,6 +23,7 @@
  * A request that arrives on a connection gantry has already closed its side of (it crossed the FIN) is
  * never handed to the app: it could not be answered, and the client will see it failed.
  */
+import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 
@@ -31,14 +32,46 @@ const SWEEP_INTERVAL_MS = 100;
 const LINGER_QUIET_MS = 2000;
 const LINGER_MAX_MS = 10_000;
 
+/**
+ * A connection's requests live on the connection itself, not in a map of every request: a request costs
+ * an entry in a short array (more than one only when the client pipelines), and no listener of its own.
+ */
 interface ConnectionState {
-  active: number;
+  /** Its requests being served, oldest first. */
+  readonly requests: InFlight[];
+  readonly onEnd: (entry: InFlight) => void;
   idleSince: number;
   bytesReadWhenIdle: number;
 }
 
 const stateSymbol = Symbol('gantry.connection');
 type TrackedSocket = Socket & { [stateSymbol]: ConnectionState };
+
+/** Ends the request that `res` answers on `socket`, if it is a tracked one still running. */
+function endRequest(socket: TrackedSocket, res: ServerResponse): void {
+  const state = socket[stateSymbol] as ConnectionState | undefined;
+  if (!state) return;
+  const { requests } = state;
+  // Responses go out in their requests' order, so it is the first one but after an abandoned pipelined one.
+  let index = 0;
+  while (index < requests.length && requests[index]?.res !== res) index++;
+  const entry = requests[index];
+  if (!entry) return;
+  if (index === 0) requests.shift();
+  else requests.splice(index, 1);
+  if (requests.length === 0) {
+    state.idleSince = Date.now();
+    state.bytesReadWhenIdle = socket.bytesRead;
+  }
+  state.onEnd(entry);
+}
+
+// Node publishes every response it has finished writing here: one subscriber for all trackers, and no
+// 'close' listener added to each response. A response that never finishes ends with its connection.
+subscribe('http.server.response.finish', (message) => {
+  const { socket, response } = message as { socket: TrackedSocket; response: ServerResponse };
+  endRequest(socket, response);
+});
 
 /**
  * Half-closes `socket` (FIN once pending writes are out), discards what the client still sends, and
@@ -96,13 +129,17 @@ export interface DrainResult {
 
 export class ConnectionTracker {
   readonly #connections = new Set<TrackedSocket>();
-  readonly #inFlight = new Map<ServerResponse, InFlight>();
   readonly #drainIdleMs: number;
+  readonly #onEnd: (entry: InFlight) => void;
   #draining = false;
 
-  /** `drainIdleMs`: how long a connection must be idle before a drain closes it. */
-  constructor(drainIdleMs: number) {
+  /**
+   * `drainIdleMs`: how long a connection must be idle before a drain closes it; `onEnd`: called once for
+   * each request begun, when its response has been written or abandoned (its connection closed first).
+   */
+  constructor(drainIdleMs: number, onEnd: (entry: InFlight) => void) {
     this.#drainIdleMs = drainIdleMs;
+    this.#onEnd = onEnd;
   }
 
   get draining(): boolean {
@@ -111,7 +148,7 @@ export class ConnectionTracker {
 
   /** Requests being served now, oldest first. */
   inFlight(): InFlight[] {
-    return [...this.#inFlight.values()];
+    return [...this.#connections].flatMap((socket) => socket[stateSymbol].requests).sort((a, b) => a.startedAt - b.startedAt);
   }
 
   watch(server: Server): void {
@@ -119,12 +156,17 @@ export class ConnectionTracker {
   }
 
   #onConnection(socket: TrackedSocket): void {
-    socket[stateSymbol] = { active: 0, idleSince: Date.now(), bytesReadWhenIdle: 0 };
+    const state: ConnectionState = { requests: [], onEnd: this.#onEnd, idleSince: Date.now(), bytesReadWhenIdle: 0 };
+    socket[stateSymbol] = state;
     // node ends a connection after a `Connection: close` answer with destroySoon(), which closes the
     // socket once the answer is written, unread input or not: linger instead.
     socket.destroySoon = () => lingeringClose(socket);
     this.#connections.add(socket);
-    socket.once('close', () => this.#connections.delete(socket));
+    socket.once('close', () => {
+      this.#connections.delete(socket);
+      // Requests whose responses were never written: the client went away, or the app destroyed the socket.
+      for (const entry of state.requests.splice(0)) state.onEnd(entry);
+    });
   }
 
   /**
@@ -140,33 +182,17 @@ export class ConnectionTracker {
     return !socket.writable;
   }
 
-  /** Call at the start of each request, and `end` once its response is complete or abandoned. */
+  /** Call at the start of each request: it ends (`onEnd`) once its response is written or abandoned. */
   begin(req: IncomingMessage, res: ServerResponse): InFlight {
-    const state = (req.socket as TrackedSocket)[stateSymbol];
     const entry: InFlight = { req, res, startedAt: performance.now(), slot: -1 };
-    this.#inFlight.set(res, entry);
-    if (state) state.active++;
+    (req.socket as TrackedSocket)[stateSymbol].requests.push(entry);
     if (this.#draining) res.setHeader('connection', 'close');
-    return entry;
-  }
-
-  /** Returns the request's entry, or undefined if it had ended already. */
-  end(res: ServerResponse): InFlight | undefined {
-    const entry = this.#inFlight.get(res);
-    if (!entry) return undefined;
-    this.#inFlight.delete(res);
-    const socket = entry.req.socket as TrackedSocket;
-    const state = socket[stateSymbol];
-    if (state && --state.active === 0) {
-      state.idleSince = Date.now();
-      state.bytesReadWhenIdle = socket.bytesRead;
-    }
     return entry;
   }
 
   #isIdle(socket: TrackedSocket, now: number): boolean {
     const state = socket[stateSymbol];
-    if (state.active > 0) return false;
+    if (state.requests.length > 0) return false;
     if (socket.bytesRead !== state.bytesReadWhenIdle) {
       // Bytes of a next request arrived: it is not idle; restart its clock in case they stop coming.
       state.bytesReadWhenIdle = socket.bytesRead;
@@ -181,7 +207,7 @@ export class ConnectionTracker {
     this.#draining = true;
     // net.Server's close, not http.Server's: the latter would also close idle keep-alive connections now.
     for (const server of servers) if (server.listening) NetServer.prototype.close.call(server);
-    for (const { res } of this.#inFlight.values()) if (!res.headersSent) res.setHeader('connection', 'close');
+    for (const { res } of this.inFlight()) if (!res.headersSent) res.setHeader('connection', 'close');
 
     const deadline = Date.now() + timeoutMs;
     while (this.#connections.size > 0 && Date.now() < deadline) {

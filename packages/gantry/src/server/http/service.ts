@@ -13,7 +13,7 @@ import type { Logger } from '../../logger.js';
 import type { AccessLog } from './access-log.js';
 import { type BindAddress, formatBind, listenOptions } from '../bind.js';
 import { answerAndClose, answerHealth, rawAnswer, refuseTunnel } from './answers.js';
-import { ConnectionTracker, type DrainResult } from './connections.js';
+import { ConnectionTracker, type DrainResult, type InFlight } from './connections.js';
 import type { InFlightBoard } from './in-flight-board.js';
 import { LongLivedConnections } from './long-lived.js';
 import type { LongLivedMetrics, LongLivedRefusal, RequestMetrics } from './metrics.js';
@@ -74,17 +74,11 @@ export class HttpService {
   readonly #readiness: Readiness;
   readonly #longLived: LongLivedConnections;
   readonly #servers: Server[] = [];
-  /** One listener for every response's 'close' (not a closure per request): node calls it with the response as `this`. */
-  readonly #onResponseClose: (this: ServerResponse) => void;
   #served = 0;
 
   constructor(options: HttpServiceOptions) {
     this.#options = options;
-    const done = this.#onDone;
-    this.#onResponseClose = function (this: ServerResponse) {
-      done(this);
-    };
-    this.#tracker = new ConnectionTracker(options.settings.drainIdleTimeout * 1000);
+    this.#tracker = new ConnectionTracker(options.settings.drainIdleTimeout * 1000, this.#onDone);
     this.#proxy = new ProxyTrust(options.settings.forwardedAllowIps, options.settings.secureSchemeHeaders);
     this.#limits = requestLimits(options.settings);
     this.#readiness = new Readiness(options.logger);
@@ -127,7 +121,6 @@ export class HttpService {
     const entry = this.#tracker.begin(req, res);
     metrics?.begin();
     if (board) entry.slot = board.begin(req.method ?? '', req.url ?? '');
-    res.on('close', this.#onResponseClose);
     this.#count();
 
     const rejection = checkRequest(req, this.#limits);
@@ -148,16 +141,12 @@ export class HttpService {
     }
   };
 
-  #onDone = (res: ServerResponse): void => {
-    const entry = this.#tracker.end(res);
-    if (!entry) return;
+  #onDone = (entry: InFlight): void => {
     this.#options.board?.end(entry.slot);
     const { accessLog, metrics } = this.#options;
-    metrics?.end(entry.req, entry.res, (performance.now() - entry.startedAt) / 1000);
-    if (accessLog) {
-      const { req, res, startedAt } = entry;
-      accessLog.write({ req, res, startedAt, clientAddress: this.#proxy.clientAddress(req) });
-    }
+    const { req, res, startedAt } = entry;
+    metrics?.end(req, res, (performance.now() - startedAt) / 1000);
+    if (accessLog) accessLog.write({ req, res, startedAt, clientAddress: this.#proxy.clientAddress(req) });
   };
 
   #count(): void {
