@@ -9,11 +9,13 @@
  * - docker-compose v1 over podman's API rather than podman-compose 1.0.3, which ignores
  *   `depends_on: condition: service_healthy` and has no per-network `ipv4_address`;
  * - `down` between configurations: podman's API reports an IPAM option compose did not set, so a second
- *   `up` on the same project believes the network changed and stops.
+ *   `up` on the same project believes the network changed and stops;
+ * - stale address allocations podman left behind, dropped between runs (dropStaleAllocations).
  * COMPOSE overrides the compose command (e.g. COMPOSE="docker compose" on a Docker engine).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '../../packages/gantry/test/helpers/process.js';
@@ -126,5 +128,21 @@ export async function tearDown(engine: Engine): Promise<void> {
     ).catch(() => '');
     for (const network of networks.split('\n').filter(Boolean))
       await run('podman', ['network', 'rm', '-f', network], engine.env).catch(() => '');
+    await dropStaleAllocations(engine);
   }
+}
+
+/** podman's IPAM database (netavark backend), kept in /run until the machine reboots. */
+const IPAM_DB = '/run/containers/networks/ipam.db';
+
+/**
+ * podman 4.3 can leave a removed container's address allocated in its IPAM database (podman issues
+ * 15708, 21194), and a network of the same name made again inherits it: nginx's fixed address is then
+ * "already allocated" to a container that no longer exists, on a machine that ran the test before.
+ * With no container left at all, no allocation can be live, so the database is dropped (podman makes it
+ * anew); while other containers run, it is left alone.
+ */
+async function dropStaleAllocations(engine: Engine): Promise<void> {
+  const all = await run('podman', ['ps', '-aq'], engine.env).catch(() => 'unknown');
+  if (all.trim() === '') await rm(IPAM_DB, { force: true });
 }
