@@ -2,7 +2,7 @@
  * Kysely's queries as named prepared statements: each distinct SQL text gets a name, so a connection
  * has PostgreSQL parse, analyse and plan it once and then only binds and executes it (node-postgres
  * remembers per connection what it prepared). node-postgres's default, an unnamed statement, is parsed
- * and planned on every call: on the TechEmpower tests that is half of PostgreSQL's CPU per query and
+ * and planned on every call: on the TechEmpower tests that is over 40 % of PostgreSQL's CPU per query and
  * 1.2-1.3x of the throughput (bench/results/profile.md).
  *
  * Two things a prepared statement changes, handled here:

@@ -52,7 +52,7 @@ function endRequest(socket: TrackedSocket, res: ServerResponse): void {
   const state = socket[stateSymbol] as ConnectionState | undefined;
   if (!state) return;
   const { requests } = state;
-  // Responses go out in their requests' order, so it is the first one but after an abandoned pipelined one.
+  // Responses go out in their requests' order: it is the first entry unless one before it was abandoned.
   let index = 0;
   while (index < requests.length && requests[index]?.res !== res) index++;
   const entry = requests[index];
