@@ -82,11 +82,12 @@ export class MessageFeed {
   }
 }
 
-/** Exports' changes (status, progress), to whoever watches that export. */
+/** Exports' changes (status, progress), to whoever watches that export; a failed read is tried again like the messages'. */
 export class ExportFeed {
   readonly #store: ExportStore;
   readonly #log: Log;
   readonly #watchers = new Map<number, Set<(view: ExportView) => void>>();
+  readonly #retrying = new Set<number>();
 
   constructor(store: ExportStore, notifications: Notifications, log: Log) {
     this.#store = store;
@@ -109,14 +110,23 @@ export class ExportFeed {
     };
   }
 
-  #changed(id: number): void {
+  /** `attempt` as in MessageFeed's catch-up; one retry waits per export, whatever the notifications meanwhile. */
+  #changed(id: number, attempt = 0): void {
     const watchers = this.#watchers.get(id);
     if (!watchers) return;
     this.#store.get(id).then(
       (view) => {
         if (view) for (const watcher of watchers) watcher(view);
       },
-      (error: unknown) => this.#log.warn({ err: (error as Error).message, exportId: id }, 'could not read a changed export'),
+      (error: unknown) => {
+        this.#log.warn({ err: (error as Error).message, exportId: id }, 'could not read a changed export');
+        if (attempt >= READ_RETRIES || this.#retrying.has(id)) return;
+        this.#retrying.add(id);
+        setTimeout(() => {
+          this.#retrying.delete(id);
+          this.#changed(id, attempt + 1);
+        }, READ_RETRY_MS).unref();
+      },
     );
   }
 }

@@ -11,6 +11,7 @@ import { request } from '../../../packages/gantry/test/helpers/http.js';
 import { type Running, cleanUpProcesses, freePort, gantry } from '../../../packages/gantry/test/helpers/process.js';
 import { parsePrometheus, total } from '../../../packages/gantry/test/helpers/prometheus-text.js';
 import { type TestPostgres, startTestPostgres } from '../../../test/support/postgres.js';
+import { openEventStream } from '../../../test/support/websocket-client.js';
 import { json, migratedDatabase, postJson, serveApp } from '../support/app.js';
 
 cleanUpProcesses();
@@ -250,11 +251,13 @@ describe('the queue under faults', () => {
     const { url } = await serveApp(database);
     const jobs = await runJobs(database, { workers: 2, env: { EXPORT_BATCH_SIZE: '50', EXPORT_BATCH_DELAY_MS: '100' } });
     const pids = workerPids(jobs.proc);
-    await queueExports(url, 20);
+    const ids = await queueExports(url, 20);
     await eventually(
       async () => (await exportRows(database)).filter((row) => row.status === 'completed').length,
       (completed) => completed >= 2,
     );
+    // The last export queued, watched through the restart: its progress stream must still end completed.
+    const watched = await openEventStream(`${url}/api/exports/${ids.at(-1)}/events`);
     await postgres.stop();
     await sleep(3000);
     await postgres.start();
@@ -266,6 +269,8 @@ describe('the queue under faults', () => {
     );
     expect(rows.filter((row) => row.status !== 'completed' || row.lines !== 501)).toEqual([]);
     expect(await jobStates(database)).toEqual([{ state: 'completed', n: 20 }]);
+    expect(await Promise.race([watched.ended, sleep(15_000).then(() => 'still open')])).toBe(true);
+    expect(JSON.parse(watched.events.at(-1)?.data ?? '{}')).toMatchObject({ status: 'completed' });
     // Reconnected, not replaced: the same processes throughout.
     expect(workerPids(jobs.proc).sort()).toEqual(pids.sort());
     process.stdout.write(

@@ -83,7 +83,8 @@ describe('live updates', () => {
     const [socket] = await feedsOnEveryWorker(url, 2);
     await postgres.stop();
     await postgres.start();
-    await proc.waitFor(/listening for live updates again/, 30_000);
+    // Both workers' listeners are back (each reconnects on its own backoff; the socket is on either).
+    await proc.waitFor(/listening for live updates again[\s\S]*listening for live updates again/, 30_000);
     await post(url, 'after the restart');
     await socket!.message(/"after the restart"/);
   });
