@@ -19,6 +19,13 @@ const CATCH_UP_PAGE = 100;
 const READ_RETRY_MS = 1000;
 const READ_RETRIES = 10;
 
+/** Calls `retry` with the next attempt READ_RETRY_MS from now, unless `attempt` has spent the retries; says whether it will. */
+function retryLater(attempt: number, retry: (attempt: number) => void): boolean {
+  if (attempt >= READ_RETRIES) return false;
+  setTimeout(() => retry(attempt + 1), READ_RETRY_MS).unref();
+  return true;
+}
+
 /**
  * New messages, oldest first, each published once. A notification only says "something new": the
  * feed reads everything after the last id it published, so a burst costs one query, and a reconnect
@@ -54,7 +61,7 @@ export class MessageFeed {
     this.#reading = this.#read()
       .catch((error: unknown) => {
         this.#log.warn({ err: (error as Error).message }, 'the live feed could not read new messages');
-        if (attempt < READ_RETRIES) setTimeout(() => this.#catchUp(attempt + 1), READ_RETRY_MS).unref();
+        retryLater(attempt, (next) => this.#catchUp(next));
       })
       .finally(() => {
         this.#reading = undefined;
@@ -120,12 +127,12 @@ export class ExportFeed {
       },
       (error: unknown) => {
         this.#log.warn({ err: (error as Error).message, exportId: id }, 'could not read a changed export');
-        if (attempt >= READ_RETRIES || this.#retrying.has(id)) return;
-        this.#retrying.add(id);
-        setTimeout(() => {
+        if (this.#retrying.has(id)) return;
+        const retry = (next: number) => {
           this.#retrying.delete(id);
-          this.#changed(id, attempt + 1);
-        }, READ_RETRY_MS).unref();
+          this.#changed(id, next);
+        };
+        if (retryLater(attempt, retry)) this.#retrying.add(id);
       },
     );
   }
