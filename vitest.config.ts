@@ -8,7 +8,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['packages/*/test/unit/**/*.test.ts', 'app/test/unit/**/*.test.ts', 'test/docs/**/*.test.ts'],
+          include: [
+            'packages/*/test/unit/**/*.test.ts',
+            'app/test/unit/**/*.test.ts',
+            'test/docs/**/*.test.ts',
+            'test/bench/**/*.test.ts',
+          ],
         },
       },
       {

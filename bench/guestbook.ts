@@ -9,8 +9,9 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT, exampleDatabase, gantryServe, nginxFront, stopAll } from './servers.js';
-import { type WrkResult, wrk } from './wrk.js';
+import { wrk } from './wrk.js';
 import { log, median, writeResults } from './results-file.js';
+import { interleavedRounds } from './rounds.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -61,26 +62,24 @@ async function main(): Promise<void> {
     const front = await nginxFront('nginx', Number(new URL(app.url).port));
     const base = front.url.replace(/\/$/, '');
 
-    const runs = new Map<string, WrkResult[]>(CONTENDERS.map((c) => [c.key, []]));
     for (const contender of CONTENDERS)
       await wrk(base + contender.path, { seconds: 2, ...(contender.script ? { script: contender.script } : {}) });
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const contender of CONTENDERS) {
-        await front.freshConnections();
-        const result = await wrk(base + contender.path, {
-          seconds: SECONDS,
-          ...(contender.script ? { script: contender.script } : {}),
-        });
-        runs.get(contender.key)?.push(result);
-        log(
-          `round ${round}/${ROUNDS}  ${contender.label.padEnd(42)} ${Math.round(result.requestsPerSecond).toString().padStart(6)} req/s  p99 ${result.p99Ms.toFixed(2)} ms  failed ${result.failures}`,
-        );
-      }
-    }
+    const runs = await interleavedRounds(CONTENDERS, ROUNDS, async (contender, round) => {
+      await front.freshConnections();
+      const result = await wrk(base + contender.path, {
+        seconds: SECONDS,
+        ...(contender.script ? { script: contender.script } : {}),
+      });
+      log(
+        `round ${round}/${ROUNDS}  ${contender.label.padEnd(42)} ${Math.round(result.requestsPerSecond).toString().padStart(6)} req/s  p99 ${result.p99Ms.toFixed(2)} ms  failed ${result.failures}`,
+      );
+      return result;
+    });
     const figure = (key: Contender['key']) => {
-      const results = runs.get(key) ?? [];
+      const contender = CONTENDERS.find((c) => c.key === key) as Contender;
+      const results = runs.get(contender) ?? [];
       return {
-        label: CONTENDERS.find((c) => c.key === key)?.label ?? key,
+        label: contender.label,
         requestsPerSecond: Math.round(median(results.map((r) => r.requestsPerSecond))),
         p99Ms: median(results.map((r) => r.p99Ms)),
         failed: results.reduce((sum, r) => sum + r.failures, 0),

@@ -16,6 +16,7 @@ import type { QueryResultRow } from 'pg';
 import { PgBoss } from 'pg-boss';
 import { freePort } from '../test/support/free-port.js';
 import { log, median, writeResults } from './results-file.js';
+import { interleavedRounds } from './rounds.js';
 import { type JobWorkers, ROOT, bareQueueCluster, exampleDatabase, gantryRun, rssMiB, stopAll } from './servers.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -122,28 +123,19 @@ async function main(): Promise<void> {
       );
       await ran(query, queue, sentMs, 200);
     }
-    const results = new Map(
-      CONTENDERS.map((c) => [c.key, { steady: [] as number[], drain: [] as number[], p50: [] as number[], p99: [] as number[] }]),
-    );
-    for (let round = 1; round <= ROUNDS; round++) {
-      // Alternate who goes first, so that neither always meets the database after the other's backlog.
-      const order = round % 2 === 1 ? CONTENDERS : [...CONTENDERS].reverse();
-      for (const contender of order) {
-        // A fresh start for the burst: pg-boss's queue counts must show an empty queue again.
-        await sleep(6000);
-        const rate = await throughput(boss, query, contender.queue);
-        await sleep(6000);
-        const waits = await latency(boss, query, contender.queue);
-        const figures = results.get(contender.key)!;
-        figures.steady.push(rate.steady);
-        figures.drain.push(rate.drain);
-        figures.p50.push(waits.p50);
-        figures.p99.push(waits.p99);
-        log(
-          `round ${round}/${ROUNDS}  ${contender.label.padEnd(40)} ${Math.round(rate.steady).toString().padStart(5)} jobs/s (drain ${Math.round(rate.drain)})  enqueue to start p50 ${waits.p50} ms  p99 ${waits.p99} ms`,
-        );
-      }
-    }
+    // Two contenders: the turning order alternates who goes first, so that neither always meets the
+    // database after the other's backlog.
+    const rounds = await interleavedRounds(CONTENDERS, ROUNDS, async (contender, round) => {
+      // A fresh start for the burst: pg-boss's queue counts must show an empty queue again.
+      await sleep(6000);
+      const rate = await throughput(boss, query, contender.queue);
+      await sleep(6000);
+      const waits = await latency(boss, query, contender.queue);
+      log(
+        `round ${round}/${ROUNDS}  ${contender.label.padEnd(40)} ${Math.round(rate.steady).toString().padStart(5)} jobs/s (drain ${Math.round(rate.drain)})  enqueue to start p50 ${waits.p50} ms  p99 ${waits.p99} ms`,
+      );
+      return { ...rate, ...waits };
+    });
     const memory = Object.fromEntries(
       CONTENDERS.map((c) => [
         c.key,
@@ -157,15 +149,16 @@ async function main(): Promise<void> {
     );
     const figures = Object.fromEntries(
       CONTENDERS.map((c) => {
-        const r = results.get(c.key)!;
+        const runs = rounds.get(c) ?? [];
+        const middle = (pick: (run: (typeof runs)[number]) => number) => median(runs.map(pick));
         return [
           c.key,
           {
             label: c.label,
-            jobsPerSecond: Math.round(median(r.steady)),
-            drainJobsPerSecond: Math.round(median(r.drain)),
-            enqueueToStartP50Ms: median(r.p50),
-            enqueueToStartP99Ms: median(r.p99),
+            jobsPerSecond: Math.round(middle((run) => run.steady)),
+            drainJobsPerSecond: Math.round(middle((run) => run.drain)),
+            enqueueToStartP50Ms: middle((run) => run.p50),
+            enqueueToStartP99Ms: middle((run) => run.p99),
             rssMiB: memory[c.key],
           },
         ];

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every contender side by side in one run, as ratios (the machine is shared and noisy).
- * wrk with 1 thread and 64 keep-alive connections; the contenders are run in turn, round after round
- * (A B C ... A B C ...), and each figure is the median of its rounds. Before each run through nginx,
+ * wrk with 1 thread and 64 keep-alive connections; the contenders are run in turn, round after round, the
+ * order turned each round (A B C, B C A, ...: rounds.ts); each figure is the median of its rounds, each
+ * ratio the median of the rounds' own ratios. Before each run through nginx,
  * nginx is reloaded so that its pooled connections to the upstream are made anew: which upstream worker
  * holds how many of them is decided when they open (and is often uneven), and kept connections would
  * carry one draw through every round, defeating the medians. Settings: BENCH_ROUNDS (5),
@@ -30,6 +31,7 @@ import {
 import { type SequentialResult, sequential } from './sequential.js';
 import { type WrkResult, wrk } from './wrk.js';
 import { log, median } from './results-file.js';
+import { interleavedRounds } from './rounds.js';
 import { publishTechEmpower, runTechEmpower } from './techempower/suite.js';
 import type { TechEmpowerResults } from './techempower/report.js';
 
@@ -48,21 +50,18 @@ interface Contender {
   readonly before?: () => Promise<void>;
 }
 
-/** Runs each contender in turn, ROUNDS times, after a short warm-up; returns every run. */
+/** Each contender once per round, ROUNDS rounds (rounds.ts), after a short warm-up of each; every run by contender key. */
 async function rounds(contenders: readonly Contender[]): Promise<Map<string, WrkResult[]>> {
-  const runs = new Map<string, WrkResult[]>(contenders.map((c) => [c.key, []]));
   for (const contender of contenders) await wrk(contender.url, { seconds: 2, post: contender.post ?? false });
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const contender of contenders) {
-      await contender.before?.();
-      const result = await wrk(contender.url, { seconds: SECONDS, post: contender.post ?? false });
-      runs.get(contender.key)?.push(result);
-      log(
-        `round ${round}/${ROUNDS}  ${contender.label.padEnd(44)} ${Math.round(result.requestsPerSecond).toString().padStart(7)} req/s  p99 ${result.p99Ms.toFixed(2)} ms`,
-      );
-    }
-  }
-  return runs;
+  const runs = await interleavedRounds(contenders, ROUNDS, async (contender, round) => {
+    await contender.before?.();
+    const result = await wrk(contender.url, { seconds: SECONDS, post: contender.post ?? false });
+    log(
+      `round ${round}/${ROUNDS}  ${contender.label.padEnd(44)} ${Math.round(result.requestsPerSecond).toString().padStart(7)} req/s  p99 ${result.p99Ms.toFixed(2)} ms`,
+    );
+    return result;
+  });
+  return new Map([...runs].map(([contender, results]) => [contender.key, results]));
 }
 
 /** wrk for 9 s with a SIGHUP to gantry's primary at 2 s and at 5.5 s: failures must be 0. */

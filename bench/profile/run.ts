@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { log, median, writeResults } from '../results-file.js';
+import { interleavedRounds } from '../rounds.js';
 import { ROOT, bareCluster, cpuSeconds, gantryServe, nginxFront, perRequest, stopAll, stopProcess } from '../servers.js';
 import { POOL_PER_PROCESS, PROCESSES, TEST_TYPES, measurePgbench, tfbDatabase } from '../techempower/suite.js';
 import { wrk } from '../wrk.js';
@@ -108,17 +109,14 @@ function layersPerRequest(profile: ProcessProfile, requests: number): Partial<Re
 /** pgbench with the single query's SQL in each protocol mode, rounds interleaved: PostgreSQL's own cost of each. */
 async function pgbenchProtocols(database: string, postmaster: () => number[]): Promise<ProfileResults['protocols']> {
   const modes = ['simple', 'extended', 'prepared'] as const;
-  const runs = new Map<(typeof modes)[number], { tps: number; postgresMs: number }[]>();
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const mode of modes) {
-      const result = await measurePgbench('db', database, SECONDS, postmaster, mode);
-      const postgresMs = perRequest(result.databaseCpuSeconds * 1000, result.requests);
-      runs.set(mode, [...(runs.get(mode) ?? []), { tps: result.requestsPerSecond, postgresMs }]);
-      log(
-        `pgbench -M ${mode.padEnd(8)} round ${round}/${ROUNDS}: ${Math.round(result.requestsPerSecond)} tps, PostgreSQL ${postgresMs.toFixed(4)} ms per query`,
-      );
-    }
-  }
+  const runs = await interleavedRounds(modes, ROUNDS, async (mode, round) => {
+    const result = await measurePgbench('db', database, SECONDS, postmaster, mode);
+    const postgresMs = perRequest(result.databaseCpuSeconds * 1000, result.requests);
+    log(
+      `pgbench -M ${mode.padEnd(8)} round ${round}/${ROUNDS}: ${Math.round(result.requestsPerSecond)} tps, PostgreSQL ${postgresMs.toFixed(4)} ms per query`,
+    );
+    return { tps: result.requestsPerSecond, postgresMs };
+  });
   return modes.map((mode) => ({
     mode,
     transactionsPerSecond: median(runs.get(mode)?.map((r) => r.tps) ?? []),
@@ -150,24 +148,22 @@ async function namedStatements(database: string, postmaster: () => number[]): Pr
   const servers = [await start(false), await start(true)];
   const figures: ProfileResults['namedStatements'][number][] = [];
   for (const test of TEST_TYPES.filter((t) => t.pgbench)) {
-    const runs = new Map<boolean, { rate: number; stackMs: number; postgresMs: number }[]>();
     for (const server of servers) await wrk(new URL(test.path, server.front.url).href, { seconds: 2 });
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const server of servers) {
-        await server.front.freshConnections();
-        const before = { stack: cpuSeconds(server.pids()), postgres: cpuSeconds(postmaster()) };
-        const result = await wrk(new URL(test.path, server.front.url).href, { seconds: SECONDS });
-        const stackMs = perRequest((cpuSeconds(server.pids()) - before.stack) * 1000, result.requests);
-        const postgresMs = perRequest((cpuSeconds(postmaster()) - before.postgres) * 1000, result.requests);
-        runs.set(server.named, [...(runs.get(server.named) ?? []), { rate: result.requestsPerSecond, stackMs, postgresMs }]);
-        log(
-          `${test.label.padEnd(22)} round ${round}/${ROUNDS} ${server.named ? 'named  ' : 'unnamed'} ${Math.round(result.requestsPerSecond)} req/s, ` +
-            `nginx + gantry ${stackMs.toFixed(3)} ms, PostgreSQL ${postgresMs.toFixed(3)} ms per request, ${result.failures} failed`,
-        );
-      }
-    }
+    const runs = await interleavedRounds(servers, ROUNDS, async (server, round) => {
+      await server.front.freshConnections();
+      const before = { stack: cpuSeconds(server.pids()), postgres: cpuSeconds(postmaster()) };
+      const result = await wrk(new URL(test.path, server.front.url).href, { seconds: SECONDS });
+      const stackMs = perRequest((cpuSeconds(server.pids()) - before.stack) * 1000, result.requests);
+      const postgresMs = perRequest((cpuSeconds(postmaster()) - before.postgres) * 1000, result.requests);
+      log(
+        `${test.label.padEnd(22)} round ${round}/${ROUNDS} ${server.named ? 'named  ' : 'unnamed'} ${Math.round(result.requestsPerSecond)} req/s, ` +
+          `nginx + gantry ${stackMs.toFixed(3)} ms, PostgreSQL ${postgresMs.toFixed(3)} ms per request, ${result.failures} failed`,
+      );
+      return { rate: result.requestsPerSecond, stackMs, postgresMs };
+    });
     const side = (named: boolean) => {
-      const list = runs.get(named) ?? [];
+      const server = servers.find((s) => s.named === named);
+      const list = (server && runs.get(server)) ?? [];
       return {
         requestsPerSecond: median(list.map((r) => r.rate)),
         stackMsPerRequest: median(list.map((r) => r.stackMs)),
@@ -197,26 +193,21 @@ async function helloBehindNginx(): Promise<ProfileResults['hello']> {
     })),
   );
   for (const side of sides) await wrk(side.front.url, { seconds: 2 });
-  const runs = new Map<string, { rate: number; nginx: number; workers: number; primary: number }[]>();
-  for (let round = 1; round <= ROUNDS + 2; round++) {
-    for (const { key, server, front } of sides) {
-      await front.freshConnections();
-      const workers = server.pids().slice(1);
-      const primary = server.pids().slice(0, 1);
-      const cpu = () => [cpuSeconds(front.pids()), cpuSeconds(workers), cpuSeconds(primary)] as const;
-      const before = cpu();
-      const result = await wrk(front.url, { seconds: SECONDS });
-      const after = cpu();
-      const micros = (i: 0 | 1 | 2) => perRequest(((after[i] ?? 0) - (before[i] ?? 0)) * 1e6, result.requests);
-      runs.set(key, [
-        ...(runs.get(key) ?? []),
-        { rate: result.requestsPerSecond, nginx: micros(0), workers: micros(1), primary: micros(2) },
-      ]);
-      log(
-        `hello, nginx -> ${key.padEnd(6)} ${Math.round(result.requestsPerSecond)} req/s, CPU per request: nginx ${micros(0).toFixed(1)} us, workers ${micros(1).toFixed(1)} us`,
-      );
-    }
-  }
+  const measured = await interleavedRounds(sides, ROUNDS + 2, async ({ key, server, front }) => {
+    await front.freshConnections();
+    const workers = server.pids().slice(1);
+    const primary = server.pids().slice(0, 1);
+    const cpu = () => [cpuSeconds(front.pids()), cpuSeconds(workers), cpuSeconds(primary)] as const;
+    const before = cpu();
+    const result = await wrk(front.url, { seconds: SECONDS });
+    const after = cpu();
+    const micros = (i: 0 | 1 | 2) => perRequest(((after[i] ?? 0) - (before[i] ?? 0)) * 1e6, result.requests);
+    log(
+      `hello, nginx -> ${key.padEnd(6)} ${Math.round(result.requestsPerSecond)} req/s, CPU per request: nginx ${micros(0).toFixed(1)} us, workers ${micros(1).toFixed(1)} us`,
+    );
+    return { rate: result.requestsPerSecond, nginx: micros(0), workers: micros(1), primary: micros(2) };
+  });
+  const runs = new Map([...measured].map(([side, list]) => [side.key, list]));
   for (const { front } of sides) await stopProcess(front.process);
   stopAll();
 
@@ -232,7 +223,7 @@ async function helloBehindNginx(): Promise<ProfileResults['hello']> {
     const workers = merge(
       [...(await analyseDirectory(profiles))].filter(([pid]) => pid !== gantry.process.pid).map(([, p]) => p),
     );
-    const side = (key: string) => {
+    const side = (key: 'bare' | 'gantry') => {
       const list = runs.get(key) ?? [];
       const middle = (pick: (r: (typeof list)[number]) => number) => median(list.map(pick));
       return {

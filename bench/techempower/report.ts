@@ -87,7 +87,7 @@ export function markdown(results: TechEmpowerResults): string {
   const { machine, settings } = results;
   const lines = [
     `Measured ${results.date.slice(0, 10)} on ${machine.cpus} CPUs (${machine.cpu}), Node.js ${machine.node}, nginx ${machine.nginx}, ` +
-      `PostgreSQL ${machine.postgres} (${settings.postgres}); ${settings.wrk}, ${settings.rounds} interleaved rounds of ${settings.seconds} s, medians; ` +
+      `PostgreSQL ${machine.postgres} (${settings.postgres}); ${settings.wrk}, ${settings.rounds} interleaved rounds of ${settings.seconds} s (the order turned each round), medians; ratios are the median of the rounds' own ratios; ` +
       `${settings.processes} processes per server, a pool of ${settings.poolPerProcess} connections per process; ceiling: ${settings.pgbench}. ` +
       "CPU per request: the contender's processes (nginx and the server) / PostgreSQL's.",
     '',

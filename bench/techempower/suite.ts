@@ -5,7 +5,8 @@
  * behind nginx with gantry's template, and the seed's stack (its nginx config, gunicorn 2 x 4 threads,
  * Flask with psycopg2: app.py) doing the same queries; for the database tests also pgbench running the
  * same SQL over as many connections as a server's pools hold, the database's own rate. Every contender's
- * answers are checked against the test types' rules before it is measured. Rounds interleaved, medians;
+ * answers are checked against the test types' rules before it is measured. Rounds interleaved (the order
+ * turned each round, ../rounds.ts), medians, ratios paired by round;
  * CPU time per request of each contender's processes and of PostgreSQL. Settings: BENCH_ROUNDS (5),
  * BENCH_SECONDS (4). Writes bench/results/techempower.json, .md, .svg and README's block.
  */
@@ -18,6 +19,7 @@ import { promisify } from 'node:util';
 import { replaceGenerated } from '../../scripts/markdown.js';
 import { type TestPostgres, startTestPostgres } from '../../test/support/postgres.js';
 import { log, median } from '../results-file.js';
+import { interleavedRounds } from '../rounds.js';
 import {
   ROOT,
   type Server,
@@ -86,6 +88,9 @@ export interface Run {
   readonly cpuSeconds: number;
   readonly databaseCpuSeconds: number;
 }
+
+/** What a round measures: a server behind its nginx, or pgbench running the same SQL. */
+type Measured = HttpContender | { readonly key: 'pgbench'; readonly script: PgbenchScript };
 
 interface HttpContender {
   readonly key: Exclude<ContenderKey, 'pgbench'>;
@@ -246,24 +251,23 @@ export async function runTechEmpower(): Promise<TechEmpowerResults> {
     const tests = {} as Record<TestKey, TechEmpowerResults['tests'][TestKey]>;
     for (const test of TEST_TYPES) {
       const url = (contender: HttpContender) => new URL(test.path, contender.server.url).href;
-      const runs = new Map<ContenderKey, Run[]>();
-      const record = (key: ContenderKey, result: Run, round: number) => {
-        runs.set(key, [...(runs.get(key) ?? []), result]);
+      const measured: Measured[] = [...contenders, ...(test.pgbench ? [{ key: 'pgbench', script: test.pgbench } as const] : [])];
+      for (const contender of contenders) await wrk(url(contender), { seconds: 2 });
+      const runs = await interleavedRounds(measured, ROUNDS, async (contender, round) => {
+        const result =
+          'script' in contender
+            ? await measurePgbench(contender.script, database, SECONDS, postmaster)
+            : await measureHttp(contender, url(contender), SECONDS, postmaster);
         log(
-          `${test.label.padEnd(22)} round ${round}/${ROUNDS}  ${CONTENDER_LABELS[key].padEnd(44)} ${Math.round(result.requestsPerSecond).toString().padStart(7)} req/s  ` +
+          `${test.label.padEnd(22)} round ${round}/${ROUNDS}  ${CONTENDER_LABELS[contender.key].padEnd(44)} ${Math.round(result.requestsPerSecond).toString().padStart(7)} req/s  ` +
             `p99 ${result.p99Ms.toFixed(2).padStart(7)} ms  failed ${result.failures}`,
         );
-      };
-      for (const contender of contenders) await wrk(url(contender), { seconds: 2 });
-      for (let round = 1; round <= ROUNDS; round++) {
-        for (const contender of contenders)
-          record(contender.key, await measureHttp(contender, url(contender), SECONDS, postmaster), round);
-        if (test.pgbench) record('pgbench', await measurePgbench(test.pgbench, database, SECONDS, postmaster), round);
-      }
+        return result;
+      });
       tests[test.key] = {
         label: test.label,
         path: test.path,
-        contenders: Object.fromEntries([...runs].map(([key, list]) => [key, figure(list)])),
+        contenders: Object.fromEntries([...runs].map(([contender, list]) => [contender.key, figure(list)])),
       };
     }
     const memory = Object.fromEntries(contenders.map((c) => [c.key, processMemory(c.server.pids())]));
