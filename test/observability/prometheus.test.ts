@@ -1,10 +1,12 @@
 /**
  * A real Prometheus (Debian's package) scrapes a real gantry, and every query of the Grafana dashboard
  * (monitoring/grafana/dashboards/gantry.json) is asked of it: each must return data. The traffic makes
- * every panel non-empty: successes, 5xx, a killed worker, a reload, database queries and export jobs.
+ * every panel non-empty: successes, 5xx, a killed worker, a reload, database queries, export jobs, an
+ * open event stream and a refused WebSocket handshake.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { type ClientRequest, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -40,6 +42,17 @@ interface PromResponse {
 
 async function query(prometheus: string, expr: string): Promise<PromResponse> {
   return JSON.parse((await request(`${prometheus}/api/v1/query?query=${encodeURIComponent(expr)}`)).body) as PromResponse;
+}
+
+/** An EventSource's request, held open (a long-lived connection) until the returned request is destroyed. */
+function openEventStream(url: string): Promise<ClientRequest> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { headers: { accept: 'text/event-stream' }, agent: false }, (res) => {
+      if (res.statusCode === 200) resolve(req);
+      else reject(new Error(`the event stream answered ${res.statusCode}`));
+    });
+    req.on('error', reject);
+  });
 }
 
 describeWith(prometheus, 'Prometheus and the Grafana dashboard', () => {
@@ -100,6 +113,12 @@ describeWith(prometheus, 'Prometheus and the Grafana dashboard', () => {
       body: JSON.stringify({ author: 'prometheus', body: 'a row for the database panels' }),
     });
     const reads = startLoad(`${appUrl}/api/messages?limit=5`, { connections: 2 });
+    // The live row: an event stream open through the queries, and a WebSocket handshake without its key.
+    const stream = await openEventStream(`${appUrl}/api/messages/stream`);
+    const handshake = await request(`${appUrl}/ws`, {
+      headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13' },
+    });
+    expect(handshake.status).toBe(400);
     for (let i = 0; i < 10; i++) await request(`http://127.0.0.1:${port}/fail`);
     for (let i = 0; i < 10; i++) await request(`http://127.0.0.1:${port}/no-such-page`);
     const [, pid] = (await server.waitFor(/worker 2 \(pid (\d+)\) ready/)) as string[];
@@ -135,6 +154,11 @@ describeWith(prometheus, 'Prometheus and the Grafana dashboard', () => {
       killed: 1,
       reload: 2,
     });
+    const open = await query(api, 'sum(gantry_long_lived_connections{kind="event_stream"})');
+    expect(Number(open.data.result[0]?.value[1])).toBe(1);
+    const refused = await query(api, 'sum(gantry_long_lived_refused_total{reason="handshake"})');
+    expect(Number(refused.data.result[0]?.value[1])).toBe(1);
+    stream.destroy();
   });
 
   it("accepts the compose profile's Prometheus configuration (promtool check config)", () => {

@@ -50,9 +50,12 @@ export class RequestMetrics {
   }
 }
 
-export type LongLivedKind = 'websocket' | 'upgrade' | 'event_stream';
-export type LongLivedRefusal = 'limit' | 'draining' | 'handshake';
-export type LongLivedDrop = 'slow_reader' | 'deadline';
+const LONG_LIVED_KINDS = ['websocket', 'upgrade', 'event_stream'] as const;
+const LONG_LIVED_REFUSALS = ['limit', 'draining', 'handshake'] as const;
+const LONG_LIVED_DROPS = ['slow_reader', 'deadline'] as const;
+export type LongLivedKind = (typeof LONG_LIVED_KINDS)[number];
+export type LongLivedRefusal = (typeof LONG_LIVED_REFUSALS)[number];
+export type LongLivedDrop = (typeof LONG_LIVED_DROPS)[number];
 
 /** WebSockets (and other upgrades) and event streams: open now, refused, and cut. */
 export class LongLivedMetrics {
@@ -80,6 +83,11 @@ export class LongLivedMetrics {
       labelNames: ['reason'],
       registers,
     });
+    // Every series exists from the start, at 0: a dashboard shows "none open" and "none refused" rather
+    // than no data, and an increase() counts the first one.
+    for (const kind of LONG_LIVED_KINDS) this.#open.set({ kind }, 0);
+    for (const reason of LONG_LIVED_REFUSALS) this.#refused.inc({ reason }, 0);
+    for (const reason of LONG_LIVED_DROPS) this.#dropped.inc({ reason }, 0);
   }
 
   opened(kind: LongLivedKind): void {
